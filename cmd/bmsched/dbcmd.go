@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/migrations"
+)
+
+func dbCommand() *cli.Command {
+	dbFlag := &cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file"}
+	return &cli.Command{
+		Name:  "db",
+		Usage: "offline maintenance of the database (refused while a daemon holds it)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "check",
+				Usage: "verify the file and every record",
+				Flags: []cli.Flag{dbFlag},
+				Action: func(c *cli.Context) error {
+					d, err := openOffline(c, true)
+					if err != nil {
+						return err
+					}
+					defer d.Close()
+					errs := d.Check()
+					for _, e := range errs {
+						fmt.Fprintln(c.App.Writer, "problem:", e)
+					}
+					if len(errs) > 0 {
+						return exitf(api.ExitFailed, "%s: %d problems", d.Path(), len(errs))
+					}
+					v, _ := d.SchemaVersion()
+					fmt.Fprintf(c.App.Writer, "%s: ok (schema version %d)\n", d.Path(), v)
+					return nil
+				},
+			},
+			{
+				Name:  "dump",
+				Usage: "print every record as `bucket key json`",
+				Flags: []cli.Flag{dbFlag},
+				Action: func(c *cli.Context) error {
+					d, err := openOffline(c, true)
+					if err != nil {
+						return err
+					}
+					defer d.Close()
+					return d.Dump(c.App.Writer)
+				},
+			},
+			{
+				Name:  "migrate",
+				Usage: "apply pending schema migrations (the daemon also does at start)",
+				Flags: []cli.Flag{dbFlag},
+				Action: func(c *cli.Context) error {
+					d, err := openOffline(c, false)
+					if err != nil {
+						return err
+					}
+					defer d.Close()
+					fmt.Fprintf(c.App.Writer, "%s: schema version %d\n", d.Path(), migrations.Latest())
+					return nil
+				},
+			},
+			{
+				Name:  "compact",
+				Usage: "rewrite the file without its free pages",
+				Flags: []cli.Flag{dbFlag},
+				Action: func(c *cli.Context) error {
+					d, err := openOffline(c, false)
+					if err != nil {
+						return err
+					}
+					return compact(c, d)
+				},
+			},
+		},
+	}
+}
+
+func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
+	if _, err := args(c, 0, 0); err != nil {
+		return nil, err
+	}
+	d, err := db.Open(c.String("db"), db.Options{ReadOnly: readOnly, LockTimeout: 500e6})
+	switch {
+	case errors.Is(err, db.ErrHeld):
+		return nil, exitf(api.ExitRefused, "database %s is held by a running bmsched daemon: ask it through its socket (bmsched list, bmsched events), or stop it first", c.String("db"))
+	case errors.Is(err, db.ErrTooNew):
+		return nil, exitf(api.ExitRefused, "%v", err)
+	case err != nil:
+		return nil, err
+	}
+	return d, nil
+}
+
+// compact copies the database into a new file and renames it over the old
+// one, so that a crash half way leaves the old file whole.
+func compact(c *cli.Context, d *db.DB) error {
+	path := d.Path()
+	tmp := path + ".compact"
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		d.Close()
+		return fmt.Errorf("compact %s: %w", path, err)
+	}
+	before, _ := os.Stat(path)
+	err = bolt.Compact(dst, d.Bolt(), 1<<20)
+	cerr := dst.Close()
+	d.Close()
+	if err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("compact %s: %w", path, err)
+	}
+	after, _ := os.Stat(path)
+	if before != nil && after != nil {
+		fmt.Fprintf(c.App.Writer, "%s: %d -> %d bytes\n", path, before.Size(), after.Size())
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printList(w io.Writer, l api.List) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MACHINE\tSTATE\tCURRENT\tREVISIONS\tIMAGES\tSNAPSHOTS\tLEASES\tSTRAYS")
+	for _, m := range l.Machines {
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
+			m.Volume, m.Name, m.State, current(m.Current), revisions(m.Revisions),
+			images(m.Toolchains), len(m.Snapshots), m.Leases, len(m.Strays))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, m := range l.Machines {
+		for _, s := range m.Strays {
+			fmt.Fprintf(w, "stray %s/%s/%s: %s\n", m.Volume, m.Name, s.Name, s.Reason)
+		}
+	}
+	for _, s := range l.Strays {
+		fmt.Fprintf(w, "stray %s: %s\n", s.Name, s.Reason)
+	}
+	return nil
+}
+
+func printMachine(w io.Writer, m api.Machine) error {
+	fmt.Fprintf(w, "machine   %s/%s\n", m.Volume, m.Name)
+	fmt.Fprintf(w, "dir       %s\n", m.Dir)
+	fmt.Fprintf(w, "state     %s\n", m.State)
+	fmt.Fprintf(w, "current   %s\n", current(m.Current))
+	fmt.Fprintf(w, "leases    %d\n", m.Leases)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(m.Revisions) > 0 {
+		fmt.Fprintln(tw, "\nREVISION\tREAD-ONLY\tUUID")
+		for _, r := range m.Revisions {
+			mark := ""
+			if m.Current != nil && *m.Current == r.Rev {
+				mark = " (current)"
+			}
+			fmt.Fprintf(tw, "%d%s\t%t\t%s\n", r.Rev, mark, r.Readonly, r.UUID)
+		}
+	}
+	if len(m.Toolchains) > 0 {
+		fmt.Fprintln(tw, "\nIMAGE\tBASE\tREAD-ONLY\tUUID")
+		for _, t := range m.Toolchains {
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", t.Name, base(t), t.Readonly, t.UUID)
+		}
+	}
+	if len(m.Snapshots) > 0 {
+		fmt.Fprintln(tw, "\nSNAPSHOT\tTOOLCHAIN\tLEASE")
+		for _, s := range m.Snapshots {
+			lease := "none (not made by bmsched)"
+			if s.Lease != nil {
+				lease = fmt.Sprint(*s.Lease)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Toolchain, lease)
+		}
+	}
+	if len(m.Strays) > 0 {
+		fmt.Fprintln(tw, "\nSTRAY\tREASON")
+		for _, s := range m.Strays {
+			fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Reason)
+		}
+	}
+	return tw.Flush()
+}
+
+func current(c *uint64) string {
+	if c == nil {
+		return "-"
+	}
+	return fmt.Sprint(*c)
+}
+
+func revisions(rs []api.Revision) string {
+	if len(rs) == 0 {
+		return "-"
+	}
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = fmt.Sprint(r.Rev)
+	}
+	return strings.Join(s, ",")
+}
+
+func base(t api.Toolchain) string {
+	b := "?"
+	if t.BaseRevision != nil {
+		b = fmt.Sprint(*t.BaseRevision)
+	}
+	if t.Stale {
+		b += " (stale)"
+	}
+	return b
+}
+
+// images renders "stage@1(stale) gcc@2".
+func images(ts []api.Toolchain) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		b := "?"
+		if t.BaseRevision != nil {
+			b = fmt.Sprint(*t.BaseRevision)
+		}
+		s[i] = t.Name + "@" + b
+		if t.Stale {
+			s[i] += "(stale)"
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+func age(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	if d < 0 {
+		d = 0
+	}
+	return d.String()
+}

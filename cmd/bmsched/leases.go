@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+func acquireCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "acquire",
+		Usage:     "make a writable snapshot of a toolchain image under a lease; prints its path",
+		ArgsUsage: "MACHINE TOOLCHAIN",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "wait", Usage: "wait up to DUR for capacity instead of failing at once"},
+			&cli.DurationFlag{Name: "ttl", Usage: "end the lease after DUR unless renewed"},
+			&cli.IntFlag{Name: "owner-pid", Usage: "end the lease when process PID exits (a worker passes its own pid)"},
+			&cli.StringFlag{Name: "label", Usage: "free-form owner label, e.g. bbot-agent@1"},
+			&cli.IntFlag{Name: "priority", Usage: "queue priority; higher is served first"},
+			&cli.BoolFlag{Name: "allow-stale", Usage: "accept an image bootstrapped from an older revision"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 2, 2)
+			if err != nil {
+				return err
+			}
+			req := api.AcquireRequest{
+				Machine: a[0], Toolchain: a[1],
+				OwnerPID: c.Int("owner-pid"), Label: c.String("label"),
+				Priority: c.Int("priority"), AllowStale: c.Bool("allow-stale"),
+			}
+			if d := c.Duration("wait"); d > 0 {
+				req.Wait = d.String()
+			}
+			if d := c.Duration("ttl"); d > 0 {
+				req.TTL = d.String()
+			}
+			var l api.Lease
+			if err := client(c).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, l)
+			}
+			fmt.Fprintln(c.App.Writer, l.Path)
+			return nil
+		},
+	}
+}
+
+func releaseCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "release",
+		Usage:     "end a lease and delete its snapshot (idempotent)",
+		ArgsUsage: "LEASE",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "hold", Usage: "keep the snapshot for debugging for DUR, then delete it"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := leaseArg(c)
+			if err != nil {
+				return err
+			}
+			var req api.ReleaseRequest
+			if d := c.Duration("hold"); d > 0 {
+				req.Hold = d.String()
+			}
+			var out api.Message
+			if err := client(c).Do(c.Context, "POST", "/v1/leases/"+id+"/release", req, &out); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, out)
+			}
+			fmt.Fprintln(c.App.ErrWriter, out.Message)
+			return nil
+		},
+	}
+}
+
+func renewCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "renew",
+		Usage:     "extend a lease's expiry",
+		ArgsUsage: "LEASE",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "ttl", Usage: "new lifetime from now (default: the TTL it was acquired with)"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := leaseArg(c)
+			if err != nil {
+				return err
+			}
+			var req api.RenewRequest
+			if d := c.Duration("ttl"); d > 0 {
+				req.TTL = d.String()
+			}
+			var l api.Lease
+			if err := client(c).Do(c.Context, "POST", "/v1/leases/"+id+"/renew", req, &l); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, l)
+			}
+			fmt.Fprintf(c.App.Writer, "lease %d expires %s\n", l.ID, l.Expires.Local().Format(time.RFC3339))
+			return nil
+		},
+	}
+}
+
+func leasesCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "leases",
+		Usage:     "the leases, with owner, age, expiry and state",
+		ArgsUsage: "[MACHINE]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "waiting", Usage: "also show the requests waiting for capacity, and why"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 0, 1)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if len(a) == 1 {
+				q.Set("m", a[0])
+			}
+			if c.Bool("waiting") {
+				q.Set("waiting", "1")
+			}
+			var out api.Leases
+			if err := client(c).Do(c.Context, "GET", "/v1/leases?"+q.Encode(), nil, &out); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, out)
+			}
+			return printLeases(c, out)
+		},
+	}
+}
+
+func printLeases(c *cli.Context, out api.Leases) error {
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tMACHINE\tTOOLCHAIN\tSTATE\tAGE\tEXPIRES\tUID\tPID\tLABEL\tPATH")
+	for _, l := range out.Leases {
+		exp := "-"
+		switch {
+		case l.HoldUntil != nil:
+			exp = "held until " + l.HoldUntil.Local().Format(time.DateTime)
+		case l.Expires != nil:
+			exp = l.Expires.Local().Format(time.DateTime)
+		}
+		pid := "-"
+		if l.Owner.PID != 0 {
+			pid = strconv.Itoa(l.Owner.PID)
+		}
+		fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, l.Volume, l.Machine, l.Toolchain, l.State,
+			age(l.Created), exp, l.Owner.UID, pid, l.Owner.Label, l.Path)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if c.Bool("waiting") {
+		fmt.Fprintf(c.App.Writer, "\n%d waiting\n", len(out.Waiting))
+		for _, w := range out.Waiting {
+			fmt.Fprintf(c.App.Writer, "#%d %s/%s %s priority %d, uid %d %s, waiting %s: %s\n", w.Position, w.Volume, w.Machine,
+				w.Toolchain, w.Priority, w.UID, w.Label, age(w.Since), w.Reason)
+		}
+	}
+	return nil
+}
+
+// leaseArg reads the LEASE argument: a positive number.
+func leaseArg(c *cli.Context) (string, error) {
+	a, err := args(c, 1, 1)
+	if err != nil {
+		return "", err
+	}
+	if n, err := strconv.ParseUint(a[0], 10, 64); err != nil || n == 0 {
+		return "", exitf(api.ExitUsage, "lease %q: a lease is a positive number, as `bmsched leases` or `acquire --json` shows", a[0])
+	}
+	return a[0], nil
+}

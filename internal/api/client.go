@@ -1,0 +1,122 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// DefaultSocket is where the daemon listens unless told otherwise.
+const DefaultSocket = "/run/bmsched/bmsched.sock"
+
+// Client talks to the daemon over its Unix socket.
+type Client struct {
+	Socket string
+	http   *http.Client
+}
+
+// NewClient returns a client of the daemon listening on socket.
+func NewClient(socket string) *Client {
+	return &Client{
+		Socket: socket,
+		http: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", socket)
+			},
+			// Clients are short-lived; one connection is all they use.
+			MaxIdleConns:    1,
+			IdleConnTimeout: 30 * time.Second,
+		}},
+	}
+}
+
+// UnreachableError says that no daemon answers on the socket.
+type UnreachableError struct {
+	Socket string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("no bmsched daemon answers on %s (%v); start one with `bmsched serve --machines DIR --db FILE --socket %s`, or point --socket or BMSCHED_SOCKET at the running one", e.Socket, rootCause(e.Err), e.Socket)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func rootCause(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// Do sends a request with body encoded as JSON (unless nil) and decodes
+// the answer into out (unless nil). A daemon error comes back as *Error.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// Stream sends a request and returns the body of a successful answer for
+// the caller to read as it arrives (events --follow).
+func (c *Client) Stream(ctx context.Context, method, path string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, method, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://bmsched"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnreachableError{Socket: c.Socket, Err: err}
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e Error
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
+		return nil, &Error{Message: fmt.Sprintf("%s %s: daemon answered %s", method, path, resp.Status), Exit: ExitFailed}
+	}
+	if e.Exit == 0 {
+		e.Exit = ExitFailed
+	}
+	return nil, &e
+}

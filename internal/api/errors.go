@@ -1,0 +1,45 @@
+package api
+
+import "fmt"
+
+// Exit codes of the CLI contract (design §5). The daemon puts the code in
+// every error it answers, so that the client need not guess it from the
+// HTTP status.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitNotFound    = 3
+	ExitNoCapacity  = 4
+	ExitRefused     = 5
+	ExitUnreachable = 6
+)
+
+// Error is the body of every failed request: {"error": "...", "exit": N}.
+type Error struct {
+	Message string `json:"error"`
+	Exit    int    `json:"exit"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf makes an Error with an exit code.
+func Errorf(exit int, format string, args ...any) *Error {
+	return &Error{Message: fmt.Sprintf(format, args...), Exit: exit}
+}
+
+// HTTPStatus maps an exit code onto the status the daemon answers with.
+func HTTPStatus(exit int) int {
+	switch exit {
+	case ExitUsage:
+		return 400
+	case ExitNotFound:
+		return 404
+	case ExitNoCapacity:
+		return 503
+	case ExitRefused:
+		return 409
+	default:
+		return 500
+	}
+}

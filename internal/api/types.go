@@ -1,0 +1,147 @@
+// Package api is the JSON contract between the bmsched daemon and its
+// clients: the shapes of design §5 (fields may be added, never renamed) and
+// a client for the daemon's Unix socket.
+package api
+
+import "time"
+
+// Owner is who holds a lease.
+type Owner struct {
+	UID   uint32 `json:"uid"`
+	PID   int    `json:"pid,omitempty"`
+	Label string `json:"label,omitempty"`
+}
+
+// Lease is one snapshot handed to a build.
+type Lease struct {
+	ID        uint64     `json:"id"`
+	Volume    string     `json:"volume"`
+	Machine   string     `json:"machine"`
+	Toolchain string     `json:"toolchain"`
+	Snapshot  string     `json:"snapshot"`
+	Path      string     `json:"path"`
+	Created   time.Time  `json:"created"`
+	Expires   *time.Time `json:"expires"`
+	Owner     Owner      `json:"owner"`
+	State     string     `json:"state"`
+	HoldUntil *time.Time `json:"hold_until,omitempty"`
+}
+
+// Revision is a machine revision <m>-<rev>.
+type Revision struct {
+	Rev          uint64 `json:"rev"`
+	Readonly     bool   `json:"readonly"`
+	UUID         string `json:"uuid"`
+	ReceivedUUID string `json:"received_uuid,omitempty"`
+}
+
+// Toolchain is a bootstrapped image <m>-<t>.
+type Toolchain struct {
+	Name         string  `json:"name"`
+	BaseRevision *uint64 `json:"base_revision"`
+	Stale        bool    `json:"stale"`
+	Readonly     bool    `json:"readonly"`
+	UUID         string  `json:"uuid"`
+	ParentUUID   string  `json:"parent_uuid,omitempty"`
+}
+
+// Snapshot is a build clone <m>-<t>-<x>; Lease is nil when bmsched did not
+// hand it out.
+type Snapshot struct {
+	Name      string  `json:"name"`
+	Toolchain string  `json:"toolchain"`
+	Lease     *uint64 `json:"lease"`
+}
+
+// Stray is an entry outside the layout, with why.
+type Stray struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Machine is one machine directory in full.
+type Machine struct {
+	Volume     string      `json:"volume"`
+	Name       string      `json:"name"`
+	Dir        string      `json:"dir"`
+	State      string      `json:"state"`
+	Current    *uint64     `json:"current"`
+	Revisions  []Revision  `json:"revisions"`
+	Toolchains []Toolchain `json:"toolchains"`
+	Snapshots  []Snapshot  `json:"snapshots"`
+	Leases     int         `json:"leases"`
+	Strays     []Stray     `json:"strays"`
+	Transients []string    `json:"transients,omitempty"`
+}
+
+// List is the answer to `bmsched list`.
+type List struct {
+	Machines []Machine `json:"machines"`
+	// Strays are entries of the machines root or a volume that are not
+	// machine directories.
+	Strays []Stray `json:"strays,omitempty"`
+}
+
+// Leases is the answer to `bmsched leases`.
+type Leases struct {
+	Leases  []Lease   `json:"leases"`
+	Waiting []Waiting `json:"waiting,omitempty"`
+}
+
+// Event is one entry of the daemon's event log.
+type Event struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Source  string    `json:"source"`
+	Kind    string    `json:"kind"`
+	Volume  string    `json:"volume,omitempty"`
+	Machine string    `json:"machine,omitempty"`
+	Lease   uint64    `json:"lease,omitempty"`
+	Message string    `json:"message"`
+}
+
+// Events is the answer to `bmsched events`.
+type Events struct {
+	Events []Event `json:"events"`
+}
+
+// AcquireRequest is the body of POST /v1/acquire. Durations are Go
+// durations ("90s", "2h").
+type AcquireRequest struct {
+	Machine    string `json:"machine"`
+	Toolchain  string `json:"toolchain"`
+	Wait       string `json:"wait,omitempty"`
+	TTL        string `json:"ttl,omitempty"`
+	OwnerPID   int    `json:"owner_pid,omitempty"`
+	Label      string `json:"label,omitempty"`
+	Priority   int    `json:"priority,omitempty"`
+	AllowStale bool   `json:"allow_stale,omitempty"`
+}
+
+// ReleaseRequest is the body of POST /v1/leases/{id}/release.
+type ReleaseRequest struct {
+	Hold string `json:"hold,omitempty"`
+}
+
+// RenewRequest is the body of POST /v1/leases/{id}/renew.
+type RenewRequest struct {
+	TTL string `json:"ttl,omitempty"`
+}
+
+// Message is a plain answer.
+type Message struct {
+	Message string `json:"message"`
+}
+
+// Waiting is a request queued for capacity.
+type Waiting struct {
+	Position  int       `json:"position"`
+	Volume    string    `json:"volume"`
+	Machine   string    `json:"machine"`
+	Toolchain string    `json:"toolchain"`
+	Priority  int       `json:"priority"`
+	Since     time.Time `json:"since"`
+	UID       uint32    `json:"uid"`
+	Label     string    `json:"label,omitempty"`
+	Reason    string    `json:"reason"`
+}

@@ -1,0 +1,105 @@
+package btrfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Delete removes the subvolume at path. It clears the read-only flag
+// first, so that a read-only subvolume's nested subvolumes can be unlinked
+// from it, then asks the kernel to destroy it in one ioctl: the kernel
+// drops the whole tree in the background, which is the point of keeping
+// images in subvolumes. Only when the kernel refuses because nested
+// subvolumes hang off this one are they looked for and deleted, deepest
+// first.
+func (Btrfs) Delete(path string) error {
+	const op = "delete subvolume"
+	path = filepath.Clean(path)
+	if err := setReadOnly(path, false); err != nil {
+		return pathError(op, path, err)
+	}
+	err := destroy(path)
+	if errors.Is(err, unix.ENOTEMPTY) {
+		err = deleteNested(path)
+		if err == nil {
+			err = destroy(path)
+		}
+	}
+	return pathError(op, path, err)
+}
+
+// deleteNested deletes the subvolumes nested in the subvolume at path.
+func deleteNested(path string) error {
+	nested, err := nestedSubvolumes(path)
+	if err != nil {
+		return err
+	}
+	for _, n := range nested {
+		// Delete handles the nested subvolume's own nested subvolumes.
+		if err := (Btrfs{}).Delete(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// destroy unlinks the subvolume at path with BTRFS_IOC_SNAP_DESTROY, which
+// names it relative to its parent directory.
+func destroy(path string) error {
+	dir, name := filepath.Split(path)
+	if name == "" || len(name) > pathNameMax {
+		return unix.EINVAL
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var args volArgs
+	copy(args.Name[:], name)
+	err = ioctl(fd, iocSnapDestroy, unsafe.Pointer(&args))
+	if errors.Is(err, unix.ENOTTY) {
+		// The subvolume is on btrfs (Delete checked) but its parent is
+		// not: it is mounted there, and a mount's root cannot be deleted.
+		return fmt.Errorf("parent directory is not on btrfs; a mounted subvolume cannot be deleted: %w", err)
+	}
+	return err
+}
+
+// nestedSubvolumes lists the subvolumes directly nested in the subvolume at
+// root: the walk stops at each, since deleting it deals with its own.
+//
+// A nested subvolume is a directory with the subvolume-root inode number
+// reached without crossing a mount point. Device numbers cannot tell: btrfs
+// gives every subvolume its own. Mount points are skipped, because what is
+// mounted there is another filesystem's (or another view of this one), not
+// part of the subvolume being deleted.
+func nestedSubvolumes(root string) ([]string, error) {
+	var nested []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root || !d.IsDir() {
+			return nil
+		}
+		var stx unix.Statx_t
+		if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO, &stx); err != nil {
+			return &fs.PathError{Op: "statx", Path: p, Err: err}
+		}
+		if stx.Attributes_mask&stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+			return filepath.SkipDir
+		}
+		if stx.Ino == firstFreeObjectID {
+			nested = append(nested, p)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	return nested, err
+}

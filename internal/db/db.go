@@ -1,0 +1,120 @@
+// Package db is bmsched's bbolt database: the records of machines, leases
+// and events, and the transactions that read and write them.
+package db
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/bmsched/bmsched/migrations"
+)
+
+// Bucket names, as migrations/v1.go creates them.
+var (
+	bucketMeta     = []byte("meta")
+	bucketMachines = []byte("machines")
+	bucketLeases   = []byte("leases")
+	bucketEvents   = []byte("events")
+
+	keySchema = []byte("schema")
+	keyBootID = []byte("boot_id")
+)
+
+// ErrHeld is returned by Open when another process holds the database.
+var ErrHeld = errors.New("database is held by another bmsched")
+
+// ErrTooNew is returned by Open when the database was written by a newer
+// bmsched than this one.
+var ErrTooNew = errors.New("database schema is newer than this bmsched")
+
+// DB is an open bmsched database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	// maxEvents bounds the event log; older events are dropped.
+	maxEvents uint64
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock (default 1s).
+	LockTimeout time.Duration
+	// ReadOnly opens without migrating, sharing the lock with other
+	// readers but not with a daemon.
+	ReadOnly bool
+	// MaxEvents bounds the event log (default 10000).
+	MaxEvents uint64
+}
+
+// Open opens (creating if needed) the database at path and, unless
+// ReadOnly, applies every pending migration in one transaction.
+func Open(path string, opt Options) (*DB, error) {
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = time.Second
+	}
+	if opt.MaxEvents == 0 {
+		opt.MaxEvents = 10000
+	}
+	if opt.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  opt.LockTimeout,
+		ReadOnly: opt.ReadOnly,
+		// The hashmap freelist stays fast as the file fragments.
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open database %s: %w (stop that daemon, or talk to it through its socket)", path, ErrHeld)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// Concurrent requests share commits; a short delay keeps a lone
+	// request fast while still gathering the ones that arrive together.
+	b.MaxBatchDelay = 2 * time.Millisecond
+	d := &DB{bolt: b, path: path, maxEvents: opt.MaxEvents}
+	if opt.ReadOnly {
+		if err := d.checkVersion(); err != nil {
+			b.Close()
+			return nil, err
+		}
+		return d, nil
+	}
+	if err := d.migrate(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.bolt.Close() }
+
+// Path is the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// Bolt exposes the underlying handle for offline maintenance (dump,
+// check, compact).
+func (d *DB) Bolt() *bolt.DB { return d.bolt }
+
+func (d *DB) checkVersion() error {
+	return d.bolt.View(func(tx *bolt.Tx) error {
+		v := schemaVersion(tx)
+		if v > migrations.Latest() {
+			return d.tooNew(v)
+		}
+		return nil
+	})
+}
+
+func (d *DB) tooNew(v uint64) error {
+	return fmt.Errorf("open database %s: %w: it has schema version %d, this bmsched knows up to %d; run a newer bmsched", d.path, ErrTooNew, v, migrations.Latest())
+}

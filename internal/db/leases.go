@@ -1,0 +1,109 @@
+package db
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Leases returns every lease record, in id order.
+func (d *DB) Leases() ([]Lease, error) {
+	var ls []Lease
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLeases).ForEach(func(k, v []byte) error {
+			var l Lease
+			if err := json.Unmarshal(v, &l); err != nil {
+				return fmt.Errorf("decode lease %x: %w", k, err)
+			}
+			ls = append(ls, l)
+			return nil
+		})
+	})
+	return ls, err
+}
+
+// Lease returns one lease; ok is false when there is none.
+func (d *DB) Lease(id uint64) (l Lease, ok bool, err error) {
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		l, ok, err = getLease(tx, id)
+		return err
+	})
+	return l, ok, err
+}
+
+func getLease(tx *bolt.Tx, id uint64) (l Lease, ok bool, err error) {
+	v := tx.Bucket(bucketLeases).Get(u64(id))
+	if v == nil {
+		return l, false, nil
+	}
+	if err := json.Unmarshal(v, &l); err != nil {
+		return l, false, fmt.Errorf("decode lease %d: %w", id, err)
+	}
+	return l, true, nil
+}
+
+func putLease(tx *bolt.Tx, l *Lease) error {
+	buf, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketLeases).Put(u64(l.ID), buf)
+}
+
+// CreateLease commits the intent of a new lease: it takes the next lease
+// id (never reused), lets build fill the record for it, and stores it.
+// Concurrent callers share a commit. build may run more than once, so it
+// must do nothing but fill the record.
+func (d *DB) CreateLease(build func(id uint64) Lease) (Lease, error) {
+	var l Lease
+	err := d.bolt.Batch(func(tx *bolt.Tx) error {
+		id, err := tx.Bucket(bucketLeases).NextSequence()
+		if err != nil {
+			return err
+		}
+		l = build(id)
+		l.ID = id
+		return putLease(tx, &l)
+	})
+	return l, err
+}
+
+// UpdateLease changes a stored lease in a shared commit and appends the
+// events given. fn may run more than once; ok is false, and fn is not
+// called, when the lease does not exist.
+func (d *DB) UpdateLease(id uint64, fn func(l *Lease), events ...Event) (l Lease, ok bool, err error) {
+	err = d.bolt.Batch(func(tx *bolt.Tx) error {
+		l, ok, err = getLease(tx, id)
+		if err != nil || !ok {
+			return err
+		}
+		fn(&l)
+		if err := putLease(tx, &l); err != nil {
+			return err
+		}
+		return d.appendEvents(tx, append([]Event(nil), events...))
+	})
+	return l, ok, err
+}
+
+// EndLease deletes a lease record and appends the events given, in a
+// shared commit. Ending a lease that is already gone is not an error.
+func (d *DB) EndLease(id uint64, events ...Event) error {
+	return d.bolt.Batch(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketLeases).Delete(u64(id)); err != nil {
+			return err
+		}
+		return d.appendEvents(tx, append([]Event(nil), events...))
+	})
+}
+
+// LeaseIssued reports whether id was ever handed out, so that releasing
+// an ended lease can succeed while an id never issued is an error.
+func (d *DB) LeaseIssued(id uint64) (issued bool, err error) {
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		issued = id >= 1 && id <= tx.Bucket(bucketLeases).Sequence()
+		return nil
+	})
+	return issued, err
+}

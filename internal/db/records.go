@@ -1,0 +1,114 @@
+package db
+
+import "time"
+
+// Subvol is what the database keeps of a subvolume.
+type Subvol struct {
+	UUID         string `json:"uuid,omitempty"`
+	ParentUUID   string `json:"parent_uuid,omitempty"`
+	ReceivedUUID string `json:"received_uuid,omitempty"`
+	Readonly     bool   `json:"readonly"`
+}
+
+// Revision is a machine's pre-bootstrap image <m>-<rev>.
+type Revision struct {
+	Rev uint64 `json:"rev"`
+	Subvol
+}
+
+// Image is a bootstrapped toolchain image <m>-<t>.
+type Image struct {
+	Toolchain    string `json:"toolchain"`
+	BaseRevision uint64 `json:"base_revision,omitempty"`
+	Stale        bool   `json:"stale"`
+	Subvol
+}
+
+// Snapshot is a build clone <m>-<t>-<x>, leased or not.
+type Snapshot struct {
+	Name      string `json:"name"`
+	Toolchain string `json:"toolchain"`
+	ID        string `json:"id"`
+	Image     string `json:"image,omitempty"` // image it was cloned from, by provenance
+	Subvol
+}
+
+// Stray is an entry outside the layout's grammar.
+type Stray struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Machine is a machine directory as last scanned, plus what only bmsched
+// knows of it (that a delete is draining it).
+type Machine struct {
+	Volume     string     `json:"volume"`
+	Name       string     `json:"name"`
+	Dir        string     `json:"dir"`
+	State      string     `json:"state"`
+	Current    uint64     `json:"current,omitempty"`
+	Revisions  []Revision `json:"revisions"`
+	Images     []Image    `json:"images"`
+	Snapshots  []Snapshot `json:"snapshots"`
+	Transients []string   `json:"transients,omitempty"`
+	Temps      []string   `json:"temps,omitempty"`
+	Strays     []Stray    `json:"strays"`
+	Deleting   bool       `json:"deleting,omitempty"`
+	Scanned    time.Time  `json:"scanned"`
+}
+
+// Key is the machine's key in the machines bucket.
+func (m *Machine) Key() string { return m.Volume + "/" + m.Name }
+
+// Owner is who holds a lease.
+type Owner struct {
+	UID      uint32 `json:"uid"`
+	PID      int    `json:"pid,omitempty"`       // the owner process the client named
+	PIDStart uint64 `json:"pid_start,omitempty"` // its start time in clock ticks since boot
+	Label    string `json:"label,omitempty"`
+}
+
+// Lease states. A lease is written as LeaseCreating before its snapshot
+// exists and as LeaseReleasing before its snapshot is deleted, so that a
+// crash at any point leaves a record that says what to finish or undo.
+const (
+	LeaseCreating  = "creating"
+	LeaseActive    = "active"
+	LeaseHeld      = "held"
+	LeaseReleasing = "releasing"
+)
+
+// Lease is a durable claim on one snapshot.
+type Lease struct {
+	ID        uint64     `json:"id"`
+	Volume    string     `json:"volume"`
+	Machine   string     `json:"machine"`
+	Toolchain string     `json:"toolchain"`
+	Snapshot  string     `json:"snapshot"`
+	Path      string     `json:"path"`
+	ImageUUID string     `json:"image_uuid,omitempty"`
+	State     string     `json:"state"`
+	Created   time.Time  `json:"created"`
+	Expires   *time.Time `json:"expires"`
+	// TTL is the lifetime that acquire asked for; renew extends by it
+	// unless told otherwise.
+	TTL       time.Duration `json:"ttl,omitempty"`
+	HoldUntil *time.Time    `json:"hold_until,omitempty"`
+	Owner     Owner         `json:"owner"`
+	BootID    string        `json:"boot_id"`
+	// Temp is the bmsched temporary the snapshot is made under before it
+	// is renamed into place, while the lease is creating.
+	Temp string `json:"temp,omitempty"`
+}
+
+// Event is one entry of the bounded event log.
+type Event struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Source  string    `json:"source"` // "scan", "watch", "lease", "reaper", "ops", "serve"
+	Kind    string    `json:"kind"`
+	Volume  string    `json:"volume,omitempty"`
+	Machine string    `json:"machine,omitempty"`
+	Lease   uint64    `json:"lease,omitempty"`
+	Message string    `json:"message"`
+}

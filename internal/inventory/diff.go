@@ -1,0 +1,103 @@
+package inventory
+
+import (
+	"fmt"
+
+	"github.com/bmsched/bmsched/internal/db"
+)
+
+// diff lists the changes from old to next that an operator would want in
+// the event log. Either may be nil (appeared, gone). Snapshots coming and
+// going are left to the lease events: builds make them all day long.
+func diff(source string, old, next *db.Machine) []db.Event {
+	var m *db.Machine
+	if next != nil {
+		m = next
+	} else {
+		m = old
+	}
+	ev := func(kind, format string, args ...any) db.Event {
+		return db.Event{Source: source, Kind: kind, Volume: m.Volume, Machine: m.Name, Message: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case old == nil && next == nil:
+		return nil
+	case old == nil:
+		es := []db.Event{ev("machine-appeared", "machine %s/%s appeared (%s)", m.Volume, m.Name, next.State)}
+		for _, s := range next.Strays {
+			es = append(es, ev("stray-found", "stray %s: %s", s.Name, s.Reason))
+		}
+		return es
+	case next == nil:
+		return []db.Event{ev("machine-gone", "machine %s/%s is gone", m.Volume, m.Name)}
+	}
+
+	var es []db.Event
+	if old.State != next.State {
+		es = append(es, ev("state-changed", "state %s -> %s", old.State, next.State))
+	}
+	if old.Current != next.Current {
+		switch {
+		case old.Current == 0:
+			es = append(es, ev("link-set", "current link set to revision %d", next.Current))
+		case next.Current == 0:
+			es = append(es, ev("link-removed", "current link removed (was revision %d)", old.Current))
+		default:
+			es = append(es, ev("link-switched", "link switched from revision %d to %d", old.Current, next.Current))
+		}
+	}
+	oldRevs := map[uint64]db.Revision{}
+	for _, r := range old.Revisions {
+		oldRevs[r.Rev] = r
+	}
+	newRevs := map[uint64]bool{}
+	for _, r := range next.Revisions {
+		newRevs[r.Rev] = true
+		o, had := oldRevs[r.Rev]
+		switch {
+		case !had:
+			es = append(es, ev("revision-added", "revision %d appeared (read-only: %t)", r.Rev, r.Readonly))
+		case o.Readonly != r.Readonly:
+			es = append(es, ev("revision-readonly", "revision %d read-only: %t", r.Rev, r.Readonly))
+		}
+	}
+	for _, r := range old.Revisions {
+		if !newRevs[r.Rev] {
+			es = append(es, ev("revision-removed", "revision %d removed", r.Rev))
+		}
+	}
+	oldImgs := map[string]db.Image{}
+	for _, im := range old.Images {
+		oldImgs[im.Toolchain] = im
+	}
+	newImgs := map[string]bool{}
+	for _, im := range next.Images {
+		newImgs[im.Toolchain] = true
+		o, had := oldImgs[im.Toolchain]
+		switch {
+		case !had:
+			es = append(es, ev("image-added", "image %s appeared (base revision %d, stale: %t)", im.Toolchain, im.BaseRevision, im.Stale))
+		case o.UUID != im.UUID:
+			es = append(es, ev("image-replaced", "image %s replaced (base revision %d)", im.Toolchain, im.BaseRevision))
+		case !o.Stale && im.Stale:
+			es = append(es, ev("image-stale", "image %s became stale (bootstrapped from revision %d, current is %d)", im.Toolchain, im.BaseRevision, next.Current))
+		case o.Stale && !im.Stale:
+			es = append(es, ev("image-fresh", "image %s is current again", im.Toolchain))
+		}
+	}
+	for _, im := range old.Images {
+		if !newImgs[im.Toolchain] {
+			es = append(es, ev("image-removed", "image %s removed", im.Toolchain))
+		}
+	}
+	oldStrays := map[string]bool{}
+	for _, s := range old.Strays {
+		oldStrays[s.Name+"\x00"+s.Reason] = true
+	}
+	for _, s := range next.Strays {
+		if !oldStrays[s.Name+"\x00"+s.Reason] {
+			es = append(es, ev("stray-found", "stray %s: %s", s.Name, s.Reason))
+		}
+	}
+	return es
+}

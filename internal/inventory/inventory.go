@@ -1,0 +1,198 @@
+// Package inventory keeps the database's machine records equal to what the
+// machines root holds: it scans machine directories with fsscan, through
+// each volume's storage driver, and stores the result with an event for
+// every change worth telling an operator.
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// Inventory is the machines root and the database that mirrors it.
+type Inventory struct {
+	Root  string
+	DB    *db.DB
+	force string // driver forced by the operator, "" for auto
+
+	mu      sync.Mutex
+	drivers map[string]btrfs.Driver // by volume name
+	strays  []db.Stray              // root and volume entries that are not machines
+	// scanMu serialises scans of one machine directory, so that two
+	// rescans racing on the same directory cannot store an older view
+	// over a newer one.
+	scanMu keyedMutex
+}
+
+// New returns an inventory of root. driver is "", "auto", "btrfs" or "plain".
+func New(root string, d *db.DB, driver string) (*Inventory, error) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("machines root: %w (create it, or pass --machines DIR)", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("machines root %s is not a directory", root)
+	}
+	if driver == "auto" {
+		driver = ""
+	}
+	return &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}}, nil
+}
+
+// Driver returns the storage driver of a volume, choosing it on first use.
+func (inv *Inventory) Driver(volume string) (btrfs.Driver, error) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if d, ok := inv.drivers[volume]; ok {
+		return d, nil
+	}
+	d, err := btrfs.ForPath(filepath.Join(inv.Root, volume), inv.force)
+	if err != nil {
+		return nil, err
+	}
+	inv.drivers[volume] = d
+	return d, nil
+}
+
+// MachineDir is the directory of a machine.
+func (inv *Inventory) MachineDir(volume, name string) string {
+	return filepath.Join(inv.Root, volume, name)
+}
+
+// Strays returns the entries of the root and of volumes that are not
+// machine directories, as of the last full scan.
+func (inv *Inventory) Strays() []db.Stray {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return append([]db.Stray(nil), inv.strays...)
+}
+
+// Volumes lists the volume directories of the root.
+func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
+	ents, err := os.ReadDir(inv.Root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read machines root: %w", err)
+	}
+	var vols []string
+	var strays []db.Stray
+	for _, e := range ents {
+		switch {
+		case fsscan.ValidComponent(e.Name()) != nil:
+			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a valid volume name"})
+		case !e.IsDir():
+			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a directory"})
+		default:
+			vols = append(vols, e.Name())
+		}
+	}
+	return vols, strays, nil
+}
+
+// RescanAll scans every volume and machine directory and makes the
+// database agree: new and changed machines are stored, machines no longer
+// on disk are dropped.
+func (inv *Inventory) RescanAll(source string) error {
+	vols, strays, err := inv.Volumes()
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, vol := range vols {
+		dir := filepath.Join(inv.Root, vol)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read volume: %w", err))
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			switch {
+			case fsscan.ValidMachineName(name) != nil:
+				strays = append(strays, db.Stray{Name: vol + "/" + name, Reason: "not a valid machine name"})
+				continue
+			case !e.IsDir():
+				strays = append(strays, db.Stray{Name: vol + "/" + name, Reason: "not a directory"})
+				continue
+			}
+			seen[vol+"/"+name] = true
+			if err := inv.RescanMachine(vol, name, source); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	sort.Slice(strays, func(i, j int) bool { return strays[i].Name < strays[j].Name })
+	inv.mu.Lock()
+	inv.strays = strays
+	inv.mu.Unlock()
+
+	known, err := inv.DB.Machines()
+	if err != nil {
+		return err
+	}
+	for _, m := range known {
+		if !seen[m.Key()] {
+			if err := inv.RescanMachine(m.Volume, m.Name, source); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RescanMachine scans one machine directory and stores what it finds; a
+// directory that is gone drops the record.
+func (inv *Inventory) RescanMachine(volume, name, source string) error {
+	unlock := inv.scanMu.lock(volume + "/" + name)
+	defer unlock()
+
+	dir := inv.MachineDir(volume, name)
+	var scanned *fsscan.Machine
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("scan machine: %w", err)
+	case !fi.IsDir():
+	default:
+		drv, err := inv.Driver(volume)
+		if err != nil {
+			return err
+		}
+		m, err := fsscan.ScanMachine(dir, drv)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		scanned = &m
+	}
+	now := time.Now().UTC()
+	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
+		if scanned == nil {
+			if old == nil {
+				return nil, nil, nil
+			}
+			return nil, diff(source, old, nil), nil
+		}
+		next := record(volume, dir, scanned, now)
+		if old != nil {
+			next.Deleting = old.Deleting
+		}
+		if next.Deleting {
+			next.State = string(fsscan.Deleting)
+		}
+		return next, diff(source, old, next), nil
+	})
+}

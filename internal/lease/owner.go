@@ -1,0 +1,104 @@
+package lease
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// ownerWatch follows the process that owns a lease through a pidfd: the
+// kernel makes it readable when the process exits, and Go's poller parks
+// the waiting goroutine without a thread or a polling loop.
+type ownerWatch struct {
+	pid   int
+	start uint64 // start time, clock ticks since boot
+	f     *os.File
+}
+
+// watchOwner opens a pidfd on pid. When start is not zero the process must
+// have started then: a pid reused by another process is not the owner.
+func watchOwner(pid int, start uint64) (*ownerWatch, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("not a process id")
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil, fmt.Errorf("no process %d", pid)
+		}
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("pidfd:%d", pid))
+	got, err := startTime(pid)
+	// Only if the process is still alive after reading /proc did the pid
+	// name it, and not a successor, when we read.
+	if err != nil || exited(fd) {
+		f.Close()
+		return nil, fmt.Errorf("process %d exited", pid)
+	}
+	if start != 0 && got != start {
+		f.Close()
+		return nil, fmt.Errorf("process %d is not the owner (pid reused: started at tick %d, owner at %d)", pid, got, start)
+	}
+	return &ownerWatch{pid: pid, start: got, f: f}, nil
+}
+
+// wait blocks until the process exits (true) or the watch is closed (false).
+func (w *ownerWatch) wait() bool {
+	rc, err := w.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	err = rc.Read(func(fd uintptr) bool { return exited(int(fd)) })
+	return err == nil
+}
+
+func (w *ownerWatch) close() { w.f.Close() }
+
+func exited(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0 && pfd[0].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0
+}
+
+// startTime reads field 22 of /proc/PID/stat. The command name (field 2)
+// may hold spaces and parentheses, so fields are counted after its last ')'.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	fields := bytes.Fields(b[i+1:])
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseUint(string(fields[19]), 10, 64)
+}
+
+// watch ends the lease when its owner exits.
+func (s *Scheduler) watch(e *entry) {
+	w := e.owner
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		if !w.wait() {
+			return
+		}
+		l, ok, err := s.db.Lease(e.id)
+		if err != nil || !ok {
+			return
+		}
+		if _, err := s.end(l, "lease", "lease-owner-exited", fmt.Sprintf("owner process %d exited", w.pid)); err != nil {
+			s.log.Error("end lease of exited owner", "lease", e.id, "err", err)
+		}
+	}()
+}

@@ -1,0 +1,85 @@
+package lease
+
+import (
+	"fmt"
+	"time"
+)
+
+// reaper ends leases whose TTL ran out and deletes snapshots whose hold
+// ended. It sleeps until the earliest deadline, woken early when leases
+// change.
+func (s *Scheduler) reaper() {
+	defer s.done.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := s.reapDue(time.Now())
+		d := time.Hour
+		if !next.IsZero() {
+			d = time.Until(next)
+		}
+		timer.Reset(d)
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+	}
+}
+
+// reapDue ends every lease past its deadline and returns the next deadline.
+func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
+	type due struct {
+		id   uint64
+		kind string
+		why  string
+	}
+	var todo []due
+	s.mu.Lock()
+	for _, e := range s.live {
+		var deadline time.Time
+		switch {
+		case !e.holdUntil.IsZero():
+			deadline = e.holdUntil
+			if !now.Before(deadline) {
+				todo = append(todo, due{e.id, "lease-hold-ended", "hold ended"})
+				continue
+			}
+		case !e.expires.IsZero():
+			deadline = e.expires
+			if !now.Before(deadline) {
+				todo = append(todo, due{e.id, "lease-expired", fmt.Sprintf("expired at %s", e.expires.Format(time.RFC3339))})
+				continue
+			}
+		default:
+			continue
+		}
+		if next.IsZero() || deadline.Before(next) {
+			next = deadline
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range todo {
+		l, ok, err := s.db.Lease(d.id)
+		if err != nil || !ok {
+			s.forget(d.id)
+			continue
+		}
+		if _, err := s.end(l, "reaper", d.kind, d.why); err != nil {
+			s.log.Error("reap lease", "lease", d.id, "err", err)
+			// Try again soon rather than at once in a loop.
+			retry := now.Add(5 * time.Second)
+			if next.IsZero() || retry.Before(next) {
+				next = retry
+			}
+			s.mu.Lock()
+			if e := s.live[d.id]; e != nil {
+				e.ending = false
+			}
+			s.mu.Unlock()
+		}
+	}
+	return next
+}
+

@@ -1,0 +1,132 @@
+// Package lease is bmsched's scheduler: it hands out writable snapshots of
+// toolchain images under durable leases, within capacity limits and in a
+// fair order, and ends leases on release, expiry, owner exit or reboot.
+//
+// Every filesystem step is bracketed by database steps: a lease is
+// committed as "creating" before its snapshot is made and as "releasing"
+// before it is deleted, so that Recover can finish or undo whatever a crash
+// interrupted before the daemon lets clients in again.
+package lease
+
+import (
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/inventory"
+)
+
+// Config is the scheduler's part of `bmsched serve`.
+type Config struct {
+	MaxLeases     int // on the host; 0 for no limit
+	MaxPerMachine int // per machine; 0 for no limit
+	BootID        string
+	// CrashAt names a crash point at which the daemon kills itself with
+	// SIGKILL: set only by tests that prove crash consistency.
+	CrashAt string
+	Log     *slog.Logger
+}
+
+// Scheduler grants and ends leases.
+type Scheduler struct {
+	cfg Config
+	db  *db.DB
+	inv *inventory.Inventory
+	log *slog.Logger
+
+	mu      sync.Mutex
+	live    map[uint64]*entry // every lease not yet ended
+	used    map[string]int    // slots in use by machine key "volume/name"
+	total   int               // slots in use on the host
+	queue   []*waiter         // waiting requests, in service order
+	arrival uint64            // arrival counter for the queue
+	changed chan struct{}     // closed and replaced at every lease change
+
+	kick chan struct{} // wakes the reaper to recompute its deadline
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// entry is the scheduler's in-memory view of a live lease.
+type entry struct {
+	id        uint64
+	key       string // machine key
+	counted   bool   // holds a capacity slot
+	expires   time.Time
+	holdUntil time.Time
+	owner     *ownerWatch
+	ending    bool // an end is under way
+}
+
+// New returns a scheduler; call Recover before serving, then Start.
+func New(cfg Config, d *db.DB, inv *inventory.Inventory) *Scheduler {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Scheduler{
+		cfg:     cfg,
+		db:      d,
+		inv:     inv,
+		log:     cfg.Log,
+		live:    map[uint64]*entry{},
+		used:    map[string]int{},
+		changed: make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}
+}
+
+// Start runs the reaper until Stop.
+func (s *Scheduler) Start() {
+	s.done.Add(1)
+	go s.reaper()
+}
+
+// Stop ends the reaper and the owner watches; leases stay in the database.
+func (s *Scheduler) Stop() {
+	close(s.stop)
+	s.mu.Lock()
+	for _, e := range s.live {
+		if e.owner != nil {
+			e.owner.close()
+		}
+	}
+	s.mu.Unlock()
+	s.done.Wait()
+}
+
+// Changed returns a channel that is closed at the next change of any
+// lease: how a delete waits for a machine's leases to drain without
+// polling.
+func (s *Scheduler) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// notifyLocked wakes every Changed waiter. s.mu must be held.
+func (s *Scheduler) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Scheduler) wakeReaper() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// crashPoint kills the daemon at the named point when a test armed it.
+func (s *Scheduler) crashPoint(name string) {
+	if s.cfg.CrashAt == name {
+		s.log.Warn("crash point reached: killing the daemon", "point", name)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}
+}
+
+func machineKey(volume, name string) string { return volume + "/" + name }

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", s.health)
+	mux.HandleFunc("GET /v1/machines", s.listMachines)
+	mux.HandleFunc("GET /v1/machine", s.showMachine)
+	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("POST /v1/acquire", s.acquire)
+	mux.HandleFunc("GET /v1/leases", s.listLeases)
+	mux.HandleFunc("POST /v1/leases/{id}/release", s.release)
+	mux.HandleFunc("POST /v1/leases/{id}/renew", s.renew)
+	return mux
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"ok": true, "boot_id": s.cfg.BootID, "machines": s.cfg.Machines})
+}
+
+type peerKey struct{}
+
+// withPeer records the connecting process's credentials (SO_PEERCRED) in
+// the connection's context: the kernel vouches for them, the client cannot
+// forge them.
+func withPeer(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if cred == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, peerKey{}, *cred)
+}
+
+// peer returns the credentials of the request's client.
+func peer(r *http.Request) (unix.Ucred, bool) {
+	c, ok := r.Context().Value(peerKey{}).(unix.Ucred)
+	return c, ok
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeErr answers with an *api.Error, or a plain failure for any other
+// error.
+func writeErr(w http.ResponseWriter, err error) {
+	var e *api.Error
+	if !errors.As(err, &e) {
+		e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(api.HTTPStatus(e.Exit))
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return api.Errorf(api.ExitUsage, "bad request body: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/lease"
+)
+
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
+	var req api.AcquireRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	m, err := s.resolve(req.Machine)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	durs, err := parseDurations(map[string]string{"wait": req.Wait, "ttl": req.TTL})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cred, _ := peer(r)
+	l, err := s.leases.Acquire(r.Context(), lease.Request{
+		Volume: m.Volume, Machine: m.Name, Toolchain: req.Toolchain,
+		Wait: durs["wait"], TTL: durs["ttl"], OwnerPID: req.OwnerPID, Label: req.Label,
+		Priority: req.Priority, AllowStale: req.AllowStale, UID: cred.Uid,
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if r.Context().Err() != nil {
+		// The client went away while its snapshot was made: nobody will
+		// ever learn the path, so the lease ends now.
+		if _, err := s.leases.Release(l.ID, 0, 0); err != nil {
+			s.log.Error("release lease of a vanished client", "lease", l.ID, "err", err)
+		}
+		return
+	}
+	writeJSON(w, leaseJSON(l))
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request) {
+	id, err := leaseID(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req api.ReleaseRequest
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &req); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	durs, err := parseDurations(map[string]string{"hold": req.Hold})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cred, _ := peer(r)
+	msg, err := s.leases.Release(id, cred.Uid, durs["hold"])
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, api.Message{Message: msg})
+}
+
+func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
+	id, err := leaseID(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req api.RenewRequest
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &req); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	durs, err := parseDurations(map[string]string{"ttl": req.TTL})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cred, _ := peer(r)
+	l, err := s.leases.Renew(id, cred.Uid, durs["ttl"])
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, leaseJSON(l))
+}
+
+func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
+	spec := r.URL.Query().Get("m")
+	var only *db.Machine
+	if spec != "" {
+		m, err := s.resolve(spec)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		only = &m
+	}
+	ls, err := s.leases.Leases()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := api.Leases{Leases: []api.Lease{}}
+	for _, l := range ls {
+		if only != nil && (l.Volume != only.Volume || l.Machine != only.Name) {
+			continue
+		}
+		out.Leases = append(out.Leases, leaseJSON(l))
+	}
+	if r.URL.Query().Get("waiting") != "" {
+		out.Waiting = []api.Waiting{}
+		for _, wt := range s.leases.Waiting() {
+			if only != nil && (wt.Volume != only.Volume || wt.Machine != only.Name) {
+				continue
+			}
+			out.Waiting = append(out.Waiting, api.Waiting(wt))
+		}
+	}
+	writeJSON(w, out)
+}
+
+func leaseJSON(l db.Lease) api.Lease {
+	return api.Lease{
+		ID: l.ID, Volume: l.Volume, Machine: l.Machine, Toolchain: l.Toolchain,
+		Snapshot: l.Snapshot, Path: l.Path, Created: l.Created, Expires: l.Expires,
+		Owner: api.Owner{UID: l.Owner.UID, PID: l.Owner.PID, Label: l.Owner.Label},
+		State: l.State, HoldUntil: l.HoldUntil,
+	}
+}
+
+func leaseID(r *http.Request) (uint64, error) {
+	s := r.PathValue("id")
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || id == 0 {
+		return 0, api.Errorf(api.ExitUsage, "lease %q: a lease is a positive number, as `bmsched leases` shows", s)
+	}
+	return id, nil
+}
+
+// parseDurations parses Go durations ("90s", "2h"); "" is zero.
+func parseDurations(in map[string]string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for k, v := range in {
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, api.Errorf(api.ExitUsage, "%s %q: not a duration (write it like 90s, 10m or 2h)", k, v)
+		}
+		out[k] = d
+	}
+	return out, nil
+}

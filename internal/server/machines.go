@@ -1,0 +1,169 @@
+package server
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// resolve turns a MACHINE argument, NAME or VOLUME/NAME, into the record
+// it names.
+func (s *Server) resolve(spec string) (db.Machine, error) {
+	vol, name, hasVol := strings.Cut(spec, "/")
+	if !hasVol {
+		vol, name = "", spec
+	}
+	if hasVol {
+		if err := fsscan.ValidComponent(vol); err != nil {
+			return db.Machine{}, api.Errorf(api.ExitUsage, "machine %q: volume: %v", spec, err)
+		}
+	}
+	if err := fsscan.ValidMachineName(name); err != nil {
+		return db.Machine{}, api.Errorf(api.ExitUsage, "%v", err)
+	}
+	if hasVol {
+		m, ok, err := s.db.Machine(vol, name)
+		if err != nil {
+			return m, err
+		}
+		if !ok {
+			return m, api.Errorf(api.ExitNotFound, "no machine %s in volume %s (`bmsched list` shows the machines)", name, vol)
+		}
+		return m, nil
+	}
+	ms, err := s.db.Machines()
+	if err != nil {
+		return db.Machine{}, err
+	}
+	var found []db.Machine
+	for _, m := range ms {
+		if m.Name == name {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return db.Machine{}, api.Errorf(api.ExitNotFound, "no machine named %s (`bmsched list` shows the machines)", name)
+	case 1:
+		return found[0], nil
+	}
+	vols := make([]string, len(found))
+	for i, m := range found {
+		vols[i] = m.Volume
+	}
+	return db.Machine{}, api.Errorf(api.ExitUsage, "machine %s exists in volumes %s: name it as VOLUME/%s", name, strings.Join(vols, ", "), name)
+}
+
+func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
+	specs := r.URL.Query()["m"]
+	var ms []db.Machine
+	if len(specs) == 0 {
+		all, err := s.db.Machines()
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		ms = all
+	}
+	for _, spec := range specs {
+		m, err := s.resolve(spec)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		ms = append(ms, m)
+	}
+	leases, err := s.db.Leases()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := api.List{Machines: []api.Machine{}}
+	for i := range ms {
+		out.Machines = append(out.Machines, machineJSON(&ms[i], leases))
+	}
+	if len(specs) == 0 {
+		for _, st := range s.inv.Strays() {
+			out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
+		}
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
+	m, err := s.resolve(r.URL.Query().Get("m"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	leases, err := s.db.Leases()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, machineJSON(&m, leases))
+}
+
+// machineJSON renders a record in the shape of design §5, joining in the
+// leases held on its snapshots.
+func machineJSON(m *db.Machine, leases []db.Lease) api.Machine {
+	out := api.Machine{
+		Volume:     m.Volume,
+		Name:       m.Name,
+		Dir:        m.Dir,
+		State:      m.State,
+		Revisions:  []api.Revision{},
+		Toolchains: []api.Toolchain{},
+		Snapshots:  []api.Snapshot{},
+		Strays:     []api.Stray{},
+		Transients: m.Transients,
+	}
+	if m.Current != 0 {
+		c := m.Current
+		out.Current = &c
+	}
+	for _, r := range m.Revisions {
+		out.Revisions = append(out.Revisions, api.Revision{Rev: r.Rev, Readonly: r.Readonly, UUID: r.UUID, ReceivedUUID: r.ReceivedUUID})
+	}
+	for _, im := range m.Images {
+		t := api.Toolchain{Name: im.Toolchain, Stale: im.Stale, Readonly: im.Readonly, UUID: im.UUID, ParentUUID: im.ParentUUID}
+		if im.BaseRevision != 0 {
+			b := im.BaseRevision
+			t.BaseRevision = &b
+		}
+		out.Toolchains = append(out.Toolchains, t)
+	}
+	bySnap := map[string]uint64{}
+	for _, l := range leases {
+		if l.Volume == m.Volume && l.Machine == m.Name {
+			out.Leases++
+			bySnap[l.Snapshot] = l.ID
+		}
+	}
+	seen := map[string]bool{}
+	for _, sn := range m.Snapshots {
+		j := api.Snapshot{Name: sn.Name, Toolchain: sn.Toolchain}
+		if id, ok := bySnap[sn.Name]; ok {
+			j.Lease = &id
+		}
+		seen[sn.Name] = true
+		out.Snapshots = append(out.Snapshots, j)
+	}
+	// A lease whose snapshot the last scan has not seen yet (just made)
+	// still shows.
+	for _, l := range leases {
+		if l.Volume == m.Volume && l.Machine == m.Name && !seen[l.Snapshot] {
+			id := l.ID
+			out.Snapshots = append(out.Snapshots, api.Snapshot{Name: l.Snapshot, Toolchain: l.Toolchain, Lease: &id})
+		}
+	}
+	sort.Slice(out.Snapshots, func(i, j int) bool { return out.Snapshots[i].Name < out.Snapshots[j].Name })
+	for _, st := range m.Strays {
+		out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
+	}
+	return out
+}

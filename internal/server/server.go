@@ -1,0 +1,182 @@
+// Package server is the bmsched daemon: it owns the database, keeps the
+// inventory true, and answers clients on a Unix socket with HTTP and JSON.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/inventory"
+	"github.com/bmsched/bmsched/internal/lease"
+)
+
+// Config is what `bmsched serve` is told.
+type Config struct {
+	Machines string // machines root
+	DB       string // database file
+	Socket   string
+	Driver   string // "auto", "btrfs" or "plain"
+	BootID   string // this boot's id; read from the kernel when empty
+	Log      *slog.Logger
+
+	MaxLeases     int    // host capacity; 0 for none
+	MaxPerMachine int    // capacity per machine; 0 for none
+	CrashAt       string // a crash point armed by tests
+}
+
+// Server is a running daemon.
+type Server struct {
+	cfg Config
+	db  *db.DB
+	inv    *inventory.Inventory
+	leases *lease.Scheduler
+	log    *slog.Logger
+}
+
+// Run starts the daemon and serves until ctx is done; then it stops
+// accepting clients, lets running requests finish, removes its socket and
+// closes the database. ready, if not nil, is closed once clients are
+// accepted.
+func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	d, err := db.Open(cfg.DB, db.Options{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	inv, err := inventory.New(cfg.Machines, d, cfg.Driver)
+	if err != nil {
+		return err
+	}
+	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log}
+	if err := s.start(); err != nil {
+		return err
+	}
+	defer s.leases.Stop()
+
+	ln, err := listen(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(cfg.Socket)
+
+	hs := &http.Server{
+		Handler:           s.routes(),
+		ConnContext:       withPeer,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
+	if ready != nil {
+		close(ready)
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	return nil
+}
+
+// start brings the database up to date with the host before any client is
+// let in.
+func (s *Server) start() error {
+	boot := s.cfg.BootID
+	if boot == "" {
+		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+		if err != nil {
+			return fmt.Errorf("read boot id: %w", err)
+		}
+		boot = strings.TrimSpace(string(b))
+	}
+	s.cfg.BootID = boot
+	prev, err := s.db.BootID()
+	if err != nil {
+		return err
+	}
+	if prev != boot {
+		if err := s.db.SetBootID(boot); err != nil {
+			return err
+		}
+		msg := "first start on this database"
+		if prev != "" {
+			msg = "host rebooted since the last start (boot id " + prev + ")"
+		}
+		if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "boot", Message: msg}); err != nil {
+			return err
+		}
+	}
+	if err := s.inv.RescanAll("scan"); err != nil {
+		// A directory that cannot be read is reported, not fatal: the rest
+		// of the host still needs serving.
+		s.log.Warn("initial scan incomplete", "err", err)
+	}
+	s.leases = lease.New(lease.Config{
+		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
+		BootID: boot, CrashAt: s.cfg.CrashAt, Log: s.log,
+	}, s.db, s.inv)
+	changed, err := s.leases.Recover()
+	if err != nil {
+		return fmt.Errorf("recover leases: %w", err)
+	}
+	if changed > 0 {
+		// Recovery deleted snapshots: show the machines as they are now.
+		if err := s.inv.RescanAll("scan"); err != nil {
+			s.log.Warn("rescan after recovery incomplete", "err", err)
+		}
+	}
+	s.leases.Start()
+	return nil
+}
+
+// listen opens the Unix socket, replacing a stale one that nobody answers
+// on, and refusing to steal one that a live daemon serves.
+func listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("socket directory: %w", err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	// Build workers run as other users; what each may do is decided per
+	// request from its peer credentials.
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return ln, nil
+}
+
+var errNotFound = errors.New("not found")
