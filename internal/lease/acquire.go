@@ -104,13 +104,6 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 	if img == nil {
 		return m, "", api.Errorf(api.ExitNotFound, "machine %s has no image for toolchain %s (bootstrap it with `bmsched bootstrap %s %s -- COMMAND`)", name, req.Toolchain, req.Machine, req.Toolchain)
 	}
-	if img.Stale && !req.AllowStale {
-		base := "an unknown revision"
-		if img.BaseRevision != 0 {
-			base = fmt.Sprintf("revision %d", img.BaseRevision)
-		}
-		return m, "", api.Errorf(api.ExitRefused, "image %s-%s of %s is stale: bootstrapped from %s, current is revision %d; bootstrap it again, or pass --allow-stale", m.Name, req.Toolchain, name, base, m.Current)
-	}
 	image := filepath.Join(m.Dir, m.Name+"-"+req.Toolchain)
 	drv, err := s.inv.Driver(req.Volume)
 	if err != nil {
@@ -125,6 +118,13 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 	}
 	if !info.Readonly {
 		return m, "", api.Errorf(api.ExitRefused, "image %s is not read-only: it may still be bootstrapping; when it is done, `btrfs property set -ts %s ro true`", image, image)
+	}
+	if img.Stale && !req.AllowStale {
+		base := "an unknown revision"
+		if img.BaseRevision != 0 {
+			base = fmt.Sprintf("revision %d", img.BaseRevision)
+		}
+		return m, "", api.Errorf(api.ExitRefused, "image %s-%s of %s is stale: bootstrapped from %s, current is revision %d; bootstrap it again, or pass --allow-stale", m.Name, req.Toolchain, name, base, m.Current)
 	}
 	return m, image, nil
 }
