@@ -82,4 +82,3 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 	}
 	return next
 }
-

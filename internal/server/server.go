@@ -35,8 +35,8 @@ type Config struct {
 
 // Server is a running daemon.
 type Server struct {
-	cfg Config
-	db  *db.DB
+	cfg    Config
+	db     *db.DB
 	inv    *inventory.Inventory
 	leases *lease.Scheduler
 	log    *slog.Logger
