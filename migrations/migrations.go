@@ -16,6 +16,7 @@ type Migration struct {
 // All is every migration, in order; Version is its index plus one.
 var All = []Migration{
 	{1, "initial schema: meta, machines, leases, events", v1},
+	{2, "journal of operator commands", v2},
 }
 
 // Latest is the schema version this build of bmsched writes.

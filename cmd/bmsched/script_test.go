@@ -44,8 +44,9 @@ func TestScript(t *testing.T) {
 }
 
 // setupScript gives each script a machines root ($MACHINES, with an empty
-// volume "default"), a database path ($DB), a short socket path ($SOCK,
-// also in BMSCHED_SOCKET) and $DRIVER.
+// volume "default" at $VOL), a scratch directory on the same filesystem
+// ($SCRATCH), a database path ($DB), a short socket path ($SOCK, also in
+// BMSCHED_SOCKET) and $DRIVER.
 func setupScript(env *testscript.Env, driver string) error {
 	root := filepath.Join(env.WorkDir, "machines")
 	if driver == "btrfs" {
@@ -62,9 +63,15 @@ func setupScript(env *testscript.Env, driver string) error {
 				env.T().Fatal(err)
 			}
 		})
-		root = mnt
-	} else if err := os.Mkdir(root, 0o755); err != nil {
-		return err
+		root = filepath.Join(mnt, "machines")
+	}
+	// $SCRATCH is on the same filesystem as the machines, outside them:
+	// where scripts make subvolumes to add from.
+	scratch := filepath.Join(filepath.Dir(root), "scratch")
+	for _, d := range []string{root, scratch} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
 	}
 	if err := os.Mkdir(filepath.Join(root, "default"), 0o755); err != nil {
 		return err
@@ -77,6 +84,7 @@ func setupScript(env *testscript.Env, driver string) error {
 	env.Defer(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "s")
 	env.Setenv("MACHINES", root)
+	env.Setenv("SCRATCH", scratch)
 	env.Setenv("VOL", filepath.Join(root, "default"))
 	env.Setenv("DB", filepath.Join(env.WorkDir, "bmsched.db"))
 	env.Setenv("SOCK", sock)

@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"os"
+	"os/user"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,6 +21,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "driver", Value: "auto", Usage: "storage driver: auto, btrfs or plain"},
 			&cli.IntFlag{Name: "max-leases", Usage: "leases at once on the host (the worker count); 0 for no limit"},
 			&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
+			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
+			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
+			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -30,6 +35,14 @@ func serveCommand() *cli.Command {
 				return exitf(2, "--log-level %q: use debug, info, warn or error", c.String("log-level"))
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			var opsGID int
+			if g := c.String("operators"); g != "" {
+				grp, err := user.LookupGroup(g)
+				if err != nil {
+					return exitf(2, "--operators: %v", err)
+				}
+				opsGID, _ = strconv.Atoi(grp.Gid)
+			}
 			ctx, stop := signalContext(c)
 			defer stop()
 			return server.Run(ctx, server.Config{
@@ -44,6 +57,11 @@ func serveCommand() *cli.Command {
 				// Crash points let the tests kill the daemon half way
 				// through a request; nothing else sets this.
 				CrashAt: os.Getenv("BMSCHED_CRASH_AT"),
+
+				Toolchains:   c.StringSlice("toolchains"),
+				Operators:    c.String("operators"),
+				OperatorsGID: opsGID,
+				GCOnBoot:     c.Bool("gc-on-boot"),
 			}, nil)
 		},
 	}

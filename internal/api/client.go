@@ -120,3 +120,49 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	}
 	return nil, &e
 }
+
+// Op sends an operator command and reads its streamed answer, handing
+// each progress line to progress; it returns the final message, or the
+// command's error with its exit code.
+func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress func(string)) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://bmsched"+path, body)
+	if err != nil {
+		return "", err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", &UnreachableError{Socket: c.Socket, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var e Error
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
+			return "", &Error{Message: fmt.Sprintf("POST %s: daemon answered %s", path, resp.Status), Exit: ExitFailed}
+		}
+		return "", &e
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var line OpLine
+		if err := dec.Decode(&line); err != nil {
+			if errors.Is(err, io.EOF) {
+				return "", &Error{Message: "the daemon ended the answer early (did it stop or crash?); check `bmsched events`", Exit: ExitFailed}
+			}
+			return "", fmt.Errorf("read answer to %s: %w", path, err)
+		}
+		switch {
+		case line.Error != "":
+			return "", &Error{Message: line.Error, Exit: line.Exit}
+		case line.Done != "":
+			return line.Done, nil
+		case line.Progress != "" && progress != nil:
+			progress(line.Progress)
+		}
+	}
+}

@@ -145,3 +145,21 @@ type Waiting struct {
 	Label     string    `json:"label,omitempty"`
 	Reason    string    `json:"reason"`
 }
+
+// OpLine is one line of an operator command's streamed answer: progress,
+// then either Done or Error with its exit code.
+type OpLine struct {
+	Progress string `json:"progress,omitempty"`
+	Done     string `json:"done,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Exit     int    `json:"exit,omitempty"`
+}
+
+// Bootstrap is a bootstrap under way: where the client's command works.
+type Bootstrap struct {
+	Op       uint64 `json:"op"`
+	Subvol   string `json:"subvol"`
+	Revision uint64 `json:"revision"`
+	Machine  string `json:"machine"`
+	Volume   string `json:"volume"`
+}

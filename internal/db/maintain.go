@@ -40,6 +40,7 @@ func (d *DB) Check() []error {
 		decode(bucketMachines, func() any { return new(Machine) })
 		decode(bucketLeases, func() any { return new(Lease) })
 		decode(bucketEvents, func() any { return new(Event) })
+		decode(bucketOps, func() any { return new(Op) })
 		return nil
 	})
 	return errs
@@ -61,7 +62,7 @@ func (d *DB) Dump(w io.Writer) error {
 // keyString renders big-endian numeric keys as numbers.
 func keyString(bucket, k []byte) string {
 	switch string(bucket) {
-	case "leases", "events":
+	case "leases", "events", "ops":
 		if len(k) == 8 {
 			return fmt.Sprint(binary.BigEndian.Uint64(k))
 		}

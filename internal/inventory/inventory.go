@@ -32,6 +32,9 @@ type Inventory struct {
 	// rescans racing on the same directory cannot store an older view
 	// over a newer one.
 	scanMu keyedMutex
+
+	changedMu sync.Mutex
+	changed   chan struct{} // closed and replaced after every stored rescan
 }
 
 // New returns an inventory of root. driver is "", "auto", "btrfs" or "plain".
@@ -46,7 +49,22 @@ func New(root string, d *db.DB, driver string) (*Inventory, error) {
 	if driver == "auto" {
 		driver = ""
 	}
-	return &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}}, nil
+	return &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, changed: make(chan struct{})}, nil
+}
+
+// Changed returns a channel closed at the next stored rescan of any
+// machine: how a delete learns that a snapshot disappeared without polling.
+func (inv *Inventory) Changed() <-chan struct{} {
+	inv.changedMu.Lock()
+	defer inv.changedMu.Unlock()
+	return inv.changed
+}
+
+func (inv *Inventory) notify() {
+	inv.changedMu.Lock()
+	close(inv.changed)
+	inv.changed = make(chan struct{})
+	inv.changedMu.Unlock()
 }
 
 // Driver returns the storage driver of a volume, choosing it on first use.
@@ -179,6 +197,7 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 		scanned = &m
 	}
 	now := time.Now().UTC()
+	defer inv.notify()
 	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
 		if scanned == nil {
 			if old == nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,6 +59,13 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 		return fail(err)
 	}
 	key := machineKey(req.Volume, req.Machine)
+	if err := s.enter(key); err != nil {
+		s.mu.Lock()
+		s.freeSlotLocked(key)
+		s.mu.Unlock()
+		return fail(err)
+	}
+	defer s.leave(key)
 	// The machine may have changed while the request waited.
 	m, image, err := s.check(req)
 	if err == nil {
@@ -130,14 +138,17 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 }
 
 // create makes the lease and its snapshot. The snapshot is made under a
-// bmsched temporary and renamed into place without replacing anything, so
-// that a snapshot someone made by hand under the same name is never
-// touched: then the id is dropped and another taken.
+// bmsched temporary, tagged with the lease id, and renamed into place
+// without replacing anything, so that a snapshot someone made by hand under
+// the same name is never touched: then the id is dropped and another taken.
+// The tag is how Recover tells, after a crash, a snapshot this lease
+// renamed into place from one that was there before.
 func (s *Scheduler) create(req Request, m db.Machine, image string, owner *ownerWatch) (db.Lease, error) {
 	drv, err := s.inv.Driver(req.Volume)
 	if err != nil {
 		return db.Lease{}, err
 	}
+	key := machineKey(req.Volume, req.Machine)
 	for attempt := 0; ; attempt++ {
 		now := time.Now().UTC()
 		l, err := s.db.CreateLease(func(id uint64) db.Lease {
@@ -162,11 +173,22 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		if err != nil {
 			return db.Lease{}, err
 		}
+		// Known in memory from its intent on, so that whatever ends leases
+		// (a release, the reaper) finds it and leaves it alone until it is
+		// active. Its capacity slot stays with Acquire until then.
+		e := &entry{id: l.ID, key: key, creating: true}
+		s.mu.Lock()
+		s.live[l.ID] = e
+		s.mu.Unlock()
 		s.crashPoint("acquire-intent")
 
 		if err := drv.Snapshot(image, l.Temp, false); err != nil {
 			s.abandon(l, l.Temp, "snapshot failed: "+err.Error())
 			return db.Lease{}, fmt.Errorf("snapshot %s: %w", image, err)
+		}
+		if err := tagLease(l.Temp, l.ID); err != nil {
+			s.abandon(l, l.Temp, "tagging the snapshot failed: "+err.Error())
+			return db.Lease{}, err
 		}
 		s.crashPoint("acquire-snapshot")
 
@@ -182,29 +204,38 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		}
 		s.crashPoint("acquire-rename")
 
-		l, _, err = s.db.UpdateLease(l.ID, func(l *db.Lease) {
+		active, ok, err := s.db.UpdateLease(l.ID, func(l *db.Lease) {
 			l.State = db.LeaseActive
 			l.Temp = ""
 		}, db.Event{Source: "lease", Kind: "lease-acquired", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 			Message: fmt.Sprintf("lease %d: %s for uid %d%s", l.ID, l.Snapshot, req.UID, labelSuffix(req.Label))})
+		if err == nil && !ok {
+			err = fmt.Errorf("lease %d was ended while its snapshot was being made", l.ID)
+		}
 		if err != nil {
 			// The outcome could not be committed: the client will not get
 			// the path, so the snapshot must go too.
 			s.abandon(l, l.Path, "commit failed: "+err.Error())
 			return db.Lease{}, err
 		}
+		l = active
+		// A crash from here on leaves an active lease whose client got no
+		// answer: Recover keeps it, since a crash after the answer looks
+		// the same, and a client that got a path must keep its lease. Its
+		// TTL, its owner or a release ends it.
 		s.crashPoint("acquire-commit")
 
 		s.mu.Lock()
-		e := &entry{id: l.ID, key: machineKey(l.Volume, l.Machine), counted: true, owner: owner}
+		e.creating = false
+		e.counted = true // the slot Acquire took is the lease's now
+		e.owner = owner
 		if l.Expires != nil {
 			e.expires = *l.Expires
 		}
-		s.live[l.ID] = e
 		s.notifyLocked()
 		s.mu.Unlock()
 		if owner != nil {
-			s.watch(e)
+			s.watch(e, owner)
 		}
 		s.wakeReaper()
 		return l, nil
@@ -216,6 +247,12 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 // between leaves only a .bmsched-* temporary that Recover removes, never a
 // record that would make Recover delete a snapshot someone else made.
 func (s *Scheduler) abandon(l db.Lease, path, why string) {
+	s.mu.Lock()
+	if e := s.live[l.ID]; e != nil && e.creating {
+		delete(s.live, l.ID)
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
 	if err := s.db.EndLease(l.ID, db.Event{Source: "lease", Kind: "lease-abandoned", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 		Message: fmt.Sprintf("lease %d abandoned: %s", l.ID, why)}); err != nil {
 		s.log.Error("abandon lease", "lease", l.ID, "err", err)
@@ -228,6 +265,24 @@ func (s *Scheduler) abandon(l db.Lease, path, why string) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Error("remove snapshot of abandoned lease", "path", path, "err", err)
 	}
+}
+
+// leaseXattr tags the root of every snapshot bmsched hands out with the id
+// of its lease.
+const leaseXattr = "user.bmsched.lease"
+
+func tagLease(path string, id uint64) error {
+	if err := unix.Lsetxattr(path, leaseXattr, []byte(strconv.FormatUint(id, 10)), 0); err != nil {
+		return &os.PathError{Op: "tag snapshot with its lease (setxattr " + leaseXattr + ")", Path: path, Err: err}
+	}
+	return nil
+}
+
+// taggedFor reports whether the entry at path is the snapshot of lease id.
+func taggedFor(path string, id uint64) bool {
+	buf := make([]byte, 32)
+	n, err := unix.Lgetxattr(path, leaseXattr, buf)
+	return err == nil && string(buf[:n]) == strconv.FormatUint(id, 10)
 }
 
 func labelSuffix(label string) string {

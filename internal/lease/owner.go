@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bmsched/bmsched/internal/db"
 )
 
 // ownerWatch follows the process that owns a lease through a pidfd: the
@@ -84,9 +86,9 @@ func startTime(pid int) (uint64, error) {
 	return strconv.ParseUint(string(fields[19]), 10, 64)
 }
 
-// watch ends the lease when its owner exits.
-func (s *Scheduler) watch(e *entry) {
-	w := e.owner
+// watch ends the lease when its owner w exits, unless by then the lease
+// is held (the build ended and someone wants its snapshot kept) or gone.
+func (s *Scheduler) watch(e *entry, w *ownerWatch) {
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
@@ -94,7 +96,11 @@ func (s *Scheduler) watch(e *entry) {
 			return
 		}
 		l, ok, err := s.db.Lease(e.id)
-		if err != nil || !ok {
+		if err != nil {
+			s.log.Error("end lease of exited owner", "lease", e.id, "err", err)
+			return
+		}
+		if !ok || (l.State != db.LeaseActive && l.State != db.LeaseReleasing) {
 			return
 		}
 		if _, err := s.end(l, "lease", "lease-owner-exited", fmt.Sprintf("owner process %d exited", w.pid)); err != nil {

@@ -107,7 +107,11 @@ func (s *Scheduler) dispatchLocked() {
 	kept := s.queue[:0]
 	for pos, w := range s.queue {
 		if hostFree == 0 {
-			w.reason = fmt.Sprintf("host at capacity (%d of %d leases, serve --max-leases); %d ahead in the queue", s.total, s.cfg.MaxLeases, pos)
+			spare := ""
+			if n := s.cfg.MaxLeases - s.total; n > 0 {
+				spare = fmt.Sprintf("; %d free kept for requests ahead that wait for their machines", n)
+			}
+			w.reason = fmt.Sprintf("host at capacity (%d of %d leases, serve --max-leases%s); %d ahead in the queue", s.total, s.cfg.MaxLeases, spare, pos)
 			kept = append(kept, w)
 			continue
 		}

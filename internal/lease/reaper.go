@@ -3,6 +3,8 @@ package lease
 import (
 	"fmt"
 	"time"
+
+	"github.com/bmsched/bmsched/internal/db"
 )
 
 // reaper ends leases whose TTL ran out and deletes snapshots whose hold
@@ -38,6 +40,9 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 	var todo []due
 	s.mu.Lock()
 	for _, e := range s.live {
+		if e.creating || e.ending != nil {
+			continue // its acquire or its end decides
+		}
 		var deadline time.Time
 		switch {
 		case !e.holdUntil.IsZero():
@@ -62,8 +67,17 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 	s.mu.Unlock()
 	for _, d := range todo {
 		l, ok, err := s.db.Lease(d.id)
-		if err != nil || !ok {
+		if err != nil {
+			s.log.Error("reap lease", "lease", d.id, "err", err)
+			continue
+		}
+		if !ok {
 			s.forget(d.id)
+			continue
+		}
+		if !stillDue(l, d.kind, now) {
+			// Held or renewed meanwhile: the memory is catching up, and
+			// wakes the reaper when it has.
 			continue
 		}
 		if _, err := s.end(l, "reaper", d.kind, d.why); err != nil {
@@ -73,12 +87,20 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 			if next.IsZero() || retry.Before(next) {
 				next = retry
 			}
-			s.mu.Lock()
-			if e := s.live[d.id]; e != nil {
-				e.ending = false
-			}
-			s.mu.Unlock()
 		}
 	}
 	return next
+}
+
+// stillDue checks a deadline found in memory against the record, which a
+// renew or a hold may have changed a moment ago.
+func stillDue(l db.Lease, kind string, now time.Time) bool {
+	switch {
+	case l.State == db.LeaseReleasing:
+		return true // finish it
+	case kind == "lease-hold-ended":
+		return l.State == db.LeaseHeld && l.HoldUntil != nil && !now.Before(*l.HoldUntil)
+	default:
+		return l.State == db.LeaseActive && l.Expires != nil && !now.Before(*l.Expires)
+	}
 }

@@ -60,16 +60,19 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	}
 	switch {
 	case l.State == db.LeaseCreating:
-		// The client never got the path. If the temporary is gone the
-		// rename happened (a failed rename drops the record before the
-		// temporary), so the snapshot under the final name is ours.
+		// The client never got the path. The snapshot is either still
+		// under the temporary, or was renamed into place, or was never
+		// made: then whatever has the final name is someone else's, made
+		// by hand, and only the tag tells it from ours.
 		claimed[l.Temp] = true
 		if _, err := os.Lstat(l.Temp); err == nil {
 			if err := del(l.Temp); err != nil {
 				return err
 			}
-		} else if err := del(l.Path); err != nil {
-			return err
+		} else if taggedFor(l.Path, l.ID) {
+			if err := del(l.Path); err != nil {
+				return err
+			}
 		}
 		return s.db.EndLease(l.ID, ev("lease-undone", "acquire interrupted by a crash: undone"))
 	case l.State == db.LeaseReleasing:
@@ -111,7 +114,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	}
 	s.mu.Unlock()
 	if e.owner != nil {
-		s.watch(e)
+		s.watch(e, e.owner)
 	}
 	return nil // expired and hold-ended leases are left to the reaper
 }

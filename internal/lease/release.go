@@ -31,11 +31,24 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 	if err := mayChange(l, uid, "release"); err != nil {
 		return "", err
 	}
+	if l.State == db.LeaseCreating {
+		// Its acquire is still making the snapshot: ending the lease now
+		// would race it. Acquire answers, or undoes it, within moments.
+		return "", api.Errorf(api.ExitRefused, "lease %d is still being created; release it once its acquire has answered", id)
+	}
+	if hold > 0 && l.State == db.LeaseReleasing {
+		return "", api.Errorf(api.ExitRefused, "lease %d is being released; it cannot be held any more", id)
+	}
 	if hold > 0 {
 		until := time.Now().UTC().Add(hold)
+		ending := false
 		_, ok, err := s.db.UpdateLease(id, func(l *db.Lease) {
-			l.State = db.LeaseHeld
-			l.HoldUntil = &until
+			// An end that began since the read above wins.
+			ending = l.State == db.LeaseReleasing
+			if !ending {
+				l.State = db.LeaseHeld
+				l.HoldUntil = &until
+			}
 		}, db.Event{Source: "lease", Kind: "lease-held", Volume: l.Volume, Machine: l.Machine, Lease: id,
 			Message: fmt.Sprintf("lease %d released with a hold: %s kept until %s", id, l.Snapshot, until.Format(time.RFC3339))})
 		if err != nil {
@@ -43,6 +56,9 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 		}
 		if !ok {
 			return fmt.Sprintf("lease %d had already ended", id), nil
+		}
+		if ending {
+			return "", api.Errorf(api.ExitRefused, "lease %d is being released; it cannot be held any more", id)
 		}
 		s.mu.Lock()
 		if e := s.live[id]; e != nil {
@@ -59,11 +75,14 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 		s.wakeReaper()
 		return fmt.Sprintf("lease %d held: %s kept until %s", id, l.Path, until.Format(time.RFC3339)), nil
 	}
-	gone, err := s.end(l, "lease", "lease-released", fmt.Sprintf("released by uid %d", uid))
+	how, err := s.endLease(l, "lease", "lease-released", fmt.Sprintf("released by uid %d", uid))
 	if err != nil {
 		return "", err
 	}
-	if gone {
+	switch how {
+	case endedElsewhere:
+		return fmt.Sprintf("lease %d had already ended", id), nil
+	case endedGone:
 		return fmt.Sprintf("lease %d released (its snapshot was already gone)", id), nil
 	}
 	return fmt.Sprintf("lease %d released", id), nil
@@ -118,53 +137,83 @@ func mayChange(l db.Lease, uid uint32, what string) error {
 	return api.Errorf(api.ExitRefused, "permission denied: lease %d belongs to uid %d; only that user or root may %s it", l.ID, l.Owner.UID, what)
 }
 
+// endHow is how an end went.
+type endHow int
+
+const (
+	endedDeleted   endHow = iota // the snapshot was deleted
+	endedGone                    // the snapshot had already disappeared
+	endedElsewhere               // someone else ended the lease first
+)
+
 // end deletes a lease's snapshot and its record: the record is marked
 // releasing first, so that a crash between is finished by Recover. gone
-// reports that the snapshot had already disappeared.
+// reports that the snapshot had already disappeared, or that the lease
+// was ended by someone else.
 func (s *Scheduler) end(l db.Lease, source, kind, why string) (gone bool, err error) {
-	// One ender at a time: a release racing the reaper or an owner's exit
-	// must not delete twice or log the end twice.
+	how, err := s.endLease(l, source, kind, why)
+	return how != endedDeleted, err
+}
+
+// endLease is end, saying how it went. One ender at a time: a release
+// racing the reaper or an owner's exit waits for the end under way, so
+// that neither deletes twice or logs the end twice, and neither returns
+// before the snapshot is gone; if that end failed, the next one tries.
+func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, err error) {
 	s.mu.Lock()
-	if e := s.live[l.ID]; e != nil {
-		if e.ending {
+	e := s.live[l.ID]
+	for e != nil && e.ending != nil {
+		ch := e.ending
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
+		e = s.live[l.ID]
+	}
+	if e != nil {
+		e.ending = make(chan struct{})
+		defer func() {
+			s.mu.Lock()
+			close(e.ending)
+			e.ending = nil
 			s.mu.Unlock()
-			return true, nil
-		}
-		e.ending = true
+		}()
 	}
 	s.mu.Unlock()
+
 	if l.State != db.LeaseReleasing {
+		id := l.ID
 		var ok bool
-		l, ok, err = s.db.UpdateLease(l.ID, func(l *db.Lease) { l.State = db.LeaseReleasing })
+		l, ok, err = s.db.UpdateLease(id, func(l *db.Lease) { l.State = db.LeaseReleasing })
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if !ok {
-			s.forget(l.ID)
-			return true, nil // ended meanwhile by someone else
+			s.forget(id)
+			return endedElsewhere, nil
 		}
 	}
 	s.crashPoint("release-intent")
 	drv, err := s.inv.Driver(l.Volume)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	how = endedDeleted
 	if err := drv.Delete(l.Path); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			return false, fmt.Errorf("delete snapshot of lease %d: %w", l.ID, err)
+			return 0, fmt.Errorf("delete snapshot of lease %d: %w", l.ID, err)
 		}
-		gone = true
+		how = endedGone
 	}
 	s.crashPoint("release-delete")
 	msg := fmt.Sprintf("lease %d ended: %s", l.ID, why)
-	if gone {
+	if how == endedGone {
 		msg += " (snapshot was already gone)"
 	}
 	if err := s.db.EndLease(l.ID, db.Event{Source: source, Kind: kind, Volume: l.Volume, Machine: l.Machine, Lease: l.ID, Message: msg}); err != nil {
-		return gone, err
+		return 0, err
 	}
 	s.forget(l.ID)
-	return gone, nil
+	return how, nil
 }
 
 // forget drops a lease from memory, freeing its slot.

@@ -37,13 +37,15 @@ type Scheduler struct {
 	inv *inventory.Inventory
 	log *slog.Logger
 
-	mu      sync.Mutex
-	live    map[uint64]*entry // every lease not yet ended
-	used    map[string]int    // slots in use by machine key "volume/name"
-	total   int               // slots in use on the host
-	queue   []*waiter         // waiting requests, in service order
-	arrival uint64            // arrival counter for the queue
-	changed chan struct{}     // closed and replaced at every lease change
+	mu       sync.Mutex
+	live     map[uint64]*entry // every lease not yet ended
+	used     map[string]int    // slots in use by machine key "volume/name"
+	total    int               // slots in use on the host
+	queue    []*waiter         // waiting requests, in service order
+	arrival  uint64            // arrival counter for the queue
+	changed  chan struct{}     // closed and replaced at every lease change
+	closed   map[string]bool   // machines whose acquires are refused (being deleted)
+	inflight map[string]int    // acquires past the gate, not yet live or failed
 
 	kick chan struct{} // wakes the reaper to recompute its deadline
 	stop chan struct{}
@@ -58,7 +60,11 @@ type entry struct {
 	expires   time.Time
 	holdUntil time.Time
 	owner     *ownerWatch
-	ending    bool // an end is under way
+	// creating: the intent is committed, the snapshot not yet in place;
+	// nothing but the acquire making it may end it.
+	creating bool
+	// ending is closed when the end under way finishes; nil when none is.
+	ending chan struct{}
 }
 
 // New returns a scheduler; call Recover before serving, then Start.

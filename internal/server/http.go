@@ -22,6 +22,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/leases", s.listLeases)
 	mux.HandleFunc("POST /v1/leases/{id}/release", s.release)
 	mux.HandleFunc("POST /v1/leases/{id}/renew", s.renew)
+	mux.HandleFunc("POST /v1/ops/add", s.opAdd)
+	mux.HandleFunc("POST /v1/ops/upgrade", s.opUpgrade)
+	mux.HandleFunc("POST /v1/ops/rollback", s.opRollback)
+	mux.HandleFunc("POST /v1/ops/delete", s.opDelete)
+	mux.HandleFunc("POST /v1/ops/gc", s.opGC)
+	mux.HandleFunc("POST /v1/ops/bootstrap", s.bootstrapStart)
+	mux.HandleFunc("POST /v1/ops/bootstrap/{id}/finish", s.bootstrapFinish)
 	return mux
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
+	"github.com/bmsched/bmsched/internal/ops"
 )
 
 // Config is what `bmsched serve` is told.
@@ -31,6 +32,11 @@ type Config struct {
 	MaxLeases     int    // host capacity; 0 for none
 	MaxPerMachine int    // capacity per machine; 0 for none
 	CrashAt       string // a crash point armed by tests
+
+	Toolchains   []string // configured toolchains; gc --boot deletes images of others
+	Operators    string   // group whose members may run operator commands; "" for root only
+	OperatorsGID int      // its gid
+	GCOnBoot     bool     // run gc --boot when the boot id changed
 }
 
 // Server is a running daemon.
@@ -39,6 +45,7 @@ type Server struct {
 	db     *db.DB
 	inv    *inventory.Inventory
 	leases *lease.Scheduler
+	ops    *ops.Ops
 	log    *slog.Logger
 }
 
@@ -144,6 +151,17 @@ func (s *Server) start() error {
 		// Recovery deleted snapshots: show the machines as they are now.
 		if err := s.inv.RescanAll("scan"); err != nil {
 			s.log.Warn("rescan after recovery incomplete", "err", err)
+		}
+	}
+	s.ops = ops.New(ops.Config{
+		Toolchains: s.cfg.Toolchains, UID: os.Geteuid(), GID: os.Getegid(), BootID: boot, Log: s.log,
+	}, s.db, s.inv, s.leases)
+	if err := s.ops.Recover(); err != nil {
+		return fmt.Errorf("recover operator commands: %w", err)
+	}
+	if s.cfg.GCOnBoot && prev != boot {
+		if _, err := s.ops.GC(true, false, func(f string, a ...any) { s.log.Info("gc --boot: " + fmt.Sprintf(f, a...)) }); err != nil {
+			s.log.Warn("gc --boot incomplete", "err", err)
 		}
 	}
 	s.leases.Start()

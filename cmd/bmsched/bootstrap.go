@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+func bootstrapCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "bootstrap",
+		Usage:     "bootstrap a toolchain image: run COMMAND in a snapshot of the current revision, then swap it in",
+		ArgsUsage: "MACHINE TOOLCHAIN -- COMMAND [ARG...]",
+		Description: "COMMAND runs with BMSCHED_SUBVOL (the writable snapshot), BMSCHED_MACHINE,\n" +
+			"BMSCHED_TOOLCHAIN and BMSCHED_REVISION in its environment. If it succeeds the\n" +
+			"snapshot is made read-only and exchanged atomically with <machine>-<toolchain>;\n" +
+			"if it fails the snapshot is deleted, the old image kept, and bootstrap exits\n" +
+			"with COMMAND's status.",
+		Action: func(c *cli.Context) error {
+			a, err := args(c, 3, -1)
+			if err != nil {
+				return err
+			}
+			cl := client(c)
+			q := url.Values{"machine": {a[0]}, "toolchain": {a[1]}, "pid": {strconv.Itoa(os.Getpid())}}
+			var b api.Bootstrap
+			if err := cl.Do(c.Context, "POST", "/v1/ops/bootstrap?"+q.Encode(), nil, &b); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "bootstrapping %s/%s %s from revision %d in %s\n", b.Volume, b.Machine, a[1], b.Revision, b.Subvol)
+
+			cmd := exec.Command(a[2], a[3:]...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.App.Writer, c.App.ErrWriter
+			cmd.Env = append(os.Environ(),
+				"BMSCHED_SUBVOL="+b.Subvol,
+				"BMSCHED_MACHINE="+b.Machine,
+				"BMSCHED_TOOLCHAIN="+a[1],
+				"BMSCHED_REVISION="+strconv.FormatUint(b.Revision, 10))
+			runErr := cmd.Run()
+			status := 0
+			var ee *exec.ExitError
+			switch {
+			case errors.As(runErr, &ee):
+				status = ee.ExitCode()
+				if status < 0 {
+					status = 1 // killed by a signal
+				}
+			case runErr != nil:
+				status = 1
+			}
+			fq := url.Values{"status": {strconv.Itoa(status)}}
+			if runErr == nil {
+				fq.Set("ok", "1")
+			}
+			var m api.Message
+			if err := cl.Do(c.Context, "POST", fmt.Sprintf("/v1/ops/bootstrap/%d/finish?%s", b.Op, fq.Encode()), nil, &m); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.ErrWriter, m.Message)
+			if runErr != nil {
+				if ee == nil {
+					return exitf(api.ExitFailed, "run %s: %v", a[2], runErr)
+				}
+				return exitf(status, "%s exited with status %d; the old image is kept", a[2], status)
+			}
+			return nil
+		},
+	}
+}

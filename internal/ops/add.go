@@ -1,0 +1,274 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// Add creates a machine: its directory, revision rev from src, then the
+// current link last, so that no build sees the machine before it is whole.
+func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src Source, owner *Owner, progress Progress) (err error) {
+	if err := validate(volume, machine); err != nil {
+		return err
+	}
+	if rev == 0 {
+		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+	}
+	if !src.given() {
+		return api.Errorf(api.ExitUsage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
+	}
+	if _, err := os.Stat(filepath.Join(o.inv.Root, volume)); err != nil {
+		return api.Errorf(api.ExitNotFound, "volume %s: %v (create the volume directory first)", volume, err)
+	}
+	defer o.lock(volume, machine)()
+	p := o.paths(volume, machine)
+	if t, err := currentTarget(p); err != nil {
+		return err
+	} else if t != "" {
+		return api.Errorf(api.ExitRefused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
+	}
+	_, statErr := os.Lstat(p.dir)
+	op := &db.Op{Kind: "add", Volume: volume, Machine: machine, Rev: rev, Step: "start",
+		MadeDir: errors.Is(statErr, fs.ErrNotExist), Started: time.Now().UTC()}
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if uerr := o.undoAdd(op, err.Error()); uerr != nil {
+				err = fmt.Errorf("%w (and undoing it: %v)", err, uerr)
+			}
+		}
+	}()
+	if op.MadeDir {
+		if err := os.Mkdir(p.dir, 0o755); err != nil {
+			return fmt.Errorf("create machine directory: %w", err)
+		}
+		progress("created %s", p.dir)
+	}
+	if err := o.placeRevision(ctx, op, p, src, owner, progress); err != nil {
+		return err
+	}
+	progress("placed revision %d", rev)
+	return o.finishAdd(op)
+}
+
+// finishAdd creates the current link of an added machine, the last step.
+func (o *Ops) finishAdd(op *db.Op) error {
+	p := o.paths(op.Volume, op.Machine)
+	if t, _ := currentTarget(p); t == "" {
+		if err := switchLink(p, op.Rev); err != nil {
+			return err
+		}
+	}
+	err := o.db.EndOp(op.ID, o.event(op, "machine-added", "machine %s/%s added at revision %d", op.Volume, op.Machine, op.Rev))
+	o.rescan(op)
+	return err
+}
+
+// undoAdd removes what a failed add made. A revision already in place is
+// whole, so there finishing is the better undo.
+func (o *Ops) undoAdd(op *db.Op, why string) error {
+	if op.Step == "placed" {
+		return o.finishAdd(op)
+	}
+	p := o.paths(op.Volume, op.Machine)
+	if err := o.removeTemp(op.Volume, op.Temp); err != nil {
+		return err
+	}
+	if op.MadeDir {
+		// Only if empty: anything else in it is not ours.
+		if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove machine directory: %w", err)
+		}
+	}
+	err := o.db.EndOp(op.ID, o.event(op, "add-undone", "add of %s/%s revision %d undone: %s", op.Volume, op.Machine, op.Rev, why))
+	o.rescan(op)
+	return err
+}
+
+// Upgrade places revision rev (from src, or already there) and switches
+// the current link to it atomically; images of the old revision become
+// stale. With prune, revisions that nothing depends on are deleted.
+func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, src Source, owner *Owner, prune bool, progress Progress) (err error) {
+	if err := validate(volume, machine); err != nil {
+		return err
+	}
+	if rev == 0 {
+		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+	}
+	defer o.lock(volume, machine)()
+	p := o.paths(volume, machine)
+	if _, err := os.Stat(p.dir); err != nil {
+		return api.Errorf(api.ExitNotFound, "no machine %s/%s: %v (use `bmsched add`)", volume, machine, err)
+	}
+	if m, ok, _ := o.db.Machine(volume, machine); ok && m.Deleting {
+		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	}
+	old, err := currentTarget(p)
+	if err != nil {
+		return err
+	}
+	op := &db.Op{Kind: "upgrade", Volume: volume, Machine: machine, Rev: rev, Step: "start", OldLink: old, Started: time.Now().UTC()}
+	if src.given() {
+		if err := o.db.PutOp(op); err != nil {
+			return err
+		}
+		if err := o.placeRevision(ctx, op, p, src, owner, progress); err != nil {
+			if uerr := o.undoUpgrade(op, err.Error()); uerr != nil {
+				return fmt.Errorf("%w (and undoing it: %v)", err, uerr)
+			}
+			return err
+		}
+		progress("placed revision %d", rev)
+	} else {
+		drv, err := o.driver(volume)
+		if err != nil {
+			return err
+		}
+		ro, err := drv.ReadOnly(p.revision(rev))
+		if err != nil {
+			return api.Errorf(api.ExitNotFound, "revision %d of %s/%s: %v (give --receive or --from to add it)", rev, volume, machine, err)
+		}
+		if !ro {
+			return api.Errorf(api.ExitRefused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
+		}
+		op.Step = "placed"
+		if err := o.db.PutOp(op); err != nil {
+			return err
+		}
+	}
+	if err := o.finishUpgrade(op); err != nil {
+		return err
+	}
+	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
+	if prune {
+		return o.prune(volume, machine, progress)
+	}
+	return nil
+}
+
+func (o *Ops) finishUpgrade(op *db.Op) error {
+	p := o.paths(op.Volume, op.Machine)
+	if err := switchLink(p, op.Rev); err != nil {
+		return err
+	}
+	from := op.OldLink
+	if from == "" {
+		from = "no revision"
+	}
+	err := o.db.EndOp(op.ID, o.event(op, "machine-upgraded", "machine %s/%s switched from %s to revision %d", op.Volume, op.Machine, from, op.Rev))
+	o.rescan(op)
+	return err
+}
+
+func (o *Ops) undoUpgrade(op *db.Op, why string) error {
+	if err := o.removeTemp(op.Volume, op.Temp); err != nil {
+		return err
+	}
+	err := o.db.EndOp(op.ID, o.event(op, "upgrade-undone", "upgrade of %s/%s to revision %d undone: %s", op.Volume, op.Machine, op.Rev, why))
+	o.rescan(op)
+	return err
+}
+
+// Rollback switches the current link back to the newest revision older
+// than the current one.
+func (o *Ops) Rollback(volume, machine string, progress Progress) error {
+	if err := validate(volume, machine); err != nil {
+		return err
+	}
+	defer o.lock(volume, machine)()
+	m, err := o.scan(volume, machine)
+	if err != nil {
+		return err
+	}
+	if m.Current == 0 {
+		return api.Errorf(api.ExitRefused, "machine %s/%s has no current revision to roll back from", volume, machine)
+	}
+	var prev uint64
+	for _, r := range m.Revisions {
+		if r.Rev < m.Current && r.Info.Readonly {
+			prev = r.Rev
+		}
+	}
+	if prev == 0 {
+		return api.Errorf(api.ExitRefused, "machine %s/%s has no read-only revision older than %d to roll back to", volume, machine, m.Current)
+	}
+	p := o.paths(volume, machine)
+	if err := switchLink(p, prev); err != nil {
+		return err
+	}
+	op := &db.Op{Volume: volume, Machine: machine}
+	if err := o.db.AppendEvents(o.event(op, "machine-rolled-back", "machine %s/%s rolled back from revision %d to %d", volume, machine, m.Current, prev)); err != nil {
+		return err
+	}
+	o.rescan(op)
+	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(prev)))
+	return nil
+}
+
+// prune deletes revisions that no link, image or lease depends on. A
+// lease depends on its image, and an image on the revision it was
+// bootstrapped from.
+func (o *Ops) prune(volume, machine string, progress Progress) error {
+	m, err := o.scan(volume, machine)
+	if err != nil {
+		return err
+	}
+	keep := map[uint64]bool{m.Current: true}
+	for _, im := range m.Images {
+		keep[im.BaseRevision] = true
+	}
+	drv, err := o.driver(volume)
+	if err != nil {
+		return err
+	}
+	var revs []uint64
+	for _, r := range m.Revisions {
+		if !keep[r.Rev] {
+			revs = append(revs, r.Rev)
+		}
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i] < revs[j] })
+	p := o.paths(volume, machine)
+	op := &db.Op{Volume: volume, Machine: machine}
+	for _, r := range revs {
+		if err := drv.Delete(p.revision(r)); err != nil {
+			return err
+		}
+		progress("pruned revision %d", r)
+		_ = o.db.AppendEvents(o.event(op, "revision-pruned", "revision %d of %s/%s pruned", r, volume, machine))
+	}
+	o.rescan(op)
+	return nil
+}
+
+// scan reads a machine directory now, not from the database.
+func (o *Ops) scan(volume, machine string) (fsscan.Machine, error) {
+	drv, err := o.driver(volume)
+	if err != nil {
+		return fsscan.Machine{}, err
+	}
+	m, err := fsscan.ScanMachine(o.inv.MachineDir(volume, machine), drv)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, api.Errorf(api.ExitNotFound, "no machine %s/%s", volume, machine)
+	}
+	return m, err
+}
+
+// rescan stores the machine as it now is.
+func (o *Ops) rescan(op *db.Op) {
+	if err := o.inv.RescanMachine(op.Volume, op.Machine, "ops"); err != nil {
+		o.log.Warn("rescan after command", "machine", op.Machine, "err", err)
+	}
+}

@@ -1,0 +1,133 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// BootstrapStart snapshots the current revision to a bmsched temporary
+// for the client (clientPID) to bootstrap toolchain in.
+func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (api.Bootstrap, error) {
+	if err := validate(volume, machine); err != nil {
+		return api.Bootstrap{}, err
+	}
+	if err := fsscan.ValidToolchain(toolchain); err != nil {
+		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
+	}
+	defer o.lock(volume, machine)()
+	if err := o.abandonStaleBootstraps(volume, machine, toolchain); err != nil {
+		return api.Bootstrap{}, err
+	}
+	m, err := o.scan(volume, machine)
+	if err != nil {
+		return api.Bootstrap{}, err
+	}
+	if m.State != fsscan.Active || m.Current == 0 {
+		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
+	}
+	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
+		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	}
+	drv, err := o.driver(volume)
+	if err != nil {
+		return api.Bootstrap{}, err
+	}
+	p := o.paths(volume, machine)
+	op := &db.Op{Kind: "bootstrap", Volume: volume, Machine: machine, Rev: m.Current, Toolchain: toolchain,
+		Step: "running", ClientPID: clientPID, Started: time.Now().UTC()}
+	if err := o.db.PutOp(op); err != nil {
+		return api.Bootstrap{}, err
+	}
+	op.Temp = p.temp("boot", op.ID)
+	if err := o.db.PutOp(op); err != nil {
+		return api.Bootstrap{}, err
+	}
+	if err := drv.Snapshot(p.revision(m.Current), op.Temp, false); err != nil {
+		o.db.EndOp(op.ID, o.event(op, "bootstrap-failed", "bootstrap of %s/%s %s: snapshot failed: %v", volume, machine, toolchain, err))
+		return api.Bootstrap{}, err
+	}
+	return api.Bootstrap{Op: op.ID, Subvol: op.Temp, Revision: m.Current, Machine: machine, Volume: volume}, nil
+}
+
+// BootstrapFinish completes a bootstrap: when the command succeeded the
+// new image is made read-only and exchanged atomically with the old one,
+// which is then deleted (leases running on it keep their own snapshots);
+// when it failed the temporary is deleted and the old image kept.
+func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
+	op, found, err := o.db.Op(id)
+	if err != nil {
+		return "", err
+	}
+	if !found || op.Kind != "bootstrap" {
+		return "", api.Errorf(api.ExitNotFound, "no bootstrap %d under way (the daemon may have restarted and undone it): run bootstrap again", id)
+	}
+	defer o.lock(op.Volume, op.Machine)()
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return "", err
+	}
+	p := o.paths(op.Volume, op.Machine)
+	if !ok {
+		if err := o.removeTemp(op.Volume, op.Temp); err != nil {
+			return "", err
+		}
+		msg := fmt.Sprintf("bootstrap of %s/%s %s failed (exit %d): old image kept", op.Volume, op.Machine, op.Toolchain, status)
+		err := o.db.EndOp(op.ID, o.event(&op, "bootstrap-failed", "%s", msg))
+		o.rescan(&op)
+		return msg, err
+	}
+	if err := drv.SetReadOnly(op.Temp, true); err != nil {
+		return "", err
+	}
+	final := p.image(op.Toolchain)
+	replaced := false
+	if _, err := os.Lstat(final); err == nil {
+		// After the exchange the temporary name holds the old image.
+		if err := drv.Exchange(op.Temp, final); err != nil {
+			return "", err
+		}
+		replaced = true
+		if err := drv.Delete(op.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	} else if err := renameNoReplace(op.Temp, final); err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("image %s bootstrapped from revision %d", final, op.Rev)
+	if replaced {
+		msg += " (old image replaced)"
+	}
+	err = o.db.EndOp(op.ID, o.event(&op, "image-bootstrapped", "%s", msg))
+	o.rescan(&op)
+	return msg, err
+}
+
+// abandonStaleBootstraps undoes bootstraps of the same image whose client
+// is gone; one whose client still runs makes this one wait its turn.
+func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
+	ops, err := o.db.Ops()
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if op.Kind != "bootstrap" || op.Volume != volume || op.Machine != machine || op.Toolchain != toolchain {
+			continue
+		}
+		if op.ClientPID != 0 && syscall.Kill(op.ClientPID, 0) == nil {
+			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d)", volume, machine, toolchain, op.ID, op.ClientPID)
+		}
+		if err := o.removeTemp(volume, op.Temp); err != nil {
+			return err
+		}
+		o.db.EndOp(op.ID, o.event(&op, "bootstrap-abandoned", "bootstrap %d of %s/%s %s abandoned: its client is gone", op.ID, volume, machine, toolchain))
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// Delete retires a machine as the manual does, without its polling loop:
+// the current link goes first (no new builds), then it waits until no
+// lease, acquire under way or snapshot made by others remains, woken by
+// each release and each rescan, never by a timer; then it deletes images
+// and revisions and the directory. timeout 0 waits as long as ctx lets it.
+// Giving up leaves the machine retiring; running Delete again resumes.
+func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.Duration, progress Progress) error {
+	if err := validate(volume, machine); err != nil {
+		return err
+	}
+	defer o.lock(volume, machine)()
+	m, err := o.scan(volume, machine)
+	if err != nil {
+		return err
+	}
+	if len(m.Strays) > 0 {
+		names := make([]string, len(m.Strays))
+		for i, s := range m.Strays {
+			names[i] = s.Name + " (" + s.Reason + ")"
+		}
+		return api.Errorf(api.ExitRefused, "machine %s/%s holds entries bmsched did not make and will not delete: %s; move them away, then delete again", volume, machine, strings.Join(names, ", "))
+	}
+	p := o.paths(volume, machine)
+	old, _ := currentTarget(p)
+	op := &db.Op{Kind: "delete", Volume: volume, Machine: machine, Step: "draining", OldLink: old, Started: time.Now().UTC()}
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+	o.leases.Close(volume, machine)
+	if err := o.db.SetDeleting(volume, machine, true); err != nil {
+		o.leases.Reopen(volume, machine)
+		return err
+	}
+	if old != "" {
+		if err := os.Remove(p.link()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			o.giveUp(op, "removing the current link failed")
+			return fmt.Errorf("remove current link: %w", err)
+		}
+		progress("removed current link %s -> %s: no new builds", p.link(), old)
+	}
+	o.rescan(op)
+
+	if err := o.drain(ctx, op, timeout, progress); err != nil {
+		return err
+	}
+	op.Step = "removing"
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+	return o.finishDelete(op, progress)
+}
+
+// drain waits until nothing holds the machine.
+func (o *Ops) drain(ctx context.Context, op *db.Op, timeout time.Duration, progress Progress) error {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	last := ""
+	for {
+		// Take the wake-up channels before looking, so that a change
+		// between the look and the wait is not missed.
+		leasesChanged := o.leases.Changed()
+		scanChanged := o.inv.Changed()
+		what, err := o.holders(op)
+		if err != nil {
+			o.giveUp(op, err.Error())
+			return err
+		}
+		if what == "" {
+			return nil
+		}
+		if what != last {
+			progress("waiting for %s", what)
+			last = what
+		}
+		select {
+		case <-leasesChanged:
+		case <-scanChanged:
+		case <-expired:
+			o.giveUp(op, "timed out")
+			return api.Errorf(api.ExitNoCapacity, "machine %s/%s still in use after %s: %s; it stays retiring (no new builds); run delete again to resume", op.Volume, op.Machine, timeout, what)
+		case <-ctx.Done():
+			o.giveUp(op, "interrupted")
+			return api.Errorf(api.ExitFailed, "delete of %s/%s interrupted while waiting for %s; it stays retiring; run delete again to resume", op.Volume, op.Machine, what)
+		}
+	}
+}
+
+// holders describes what still holds the machine, "" when nothing does.
+func (o *Ops) holders(op *db.Op) (string, error) {
+	ids, inflight := o.leases.InUse(op.Volume, op.Machine)
+	m, err := o.scan(op.Volume, op.Machine)
+	if err != nil {
+		return "", err
+	}
+	leased := map[string]bool{}
+	var parts []string
+	for _, id := range ids {
+		l, ok, err := o.db.Lease(id)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			leased[l.Snapshot] = true
+			parts = append(parts, fmt.Sprintf("lease %d (%s, uid %d%s)", id, l.Snapshot, l.Owner.UID, label(l.Owner.Label)))
+		}
+	}
+	if inflight > 0 {
+		parts = append(parts, fmt.Sprintf("%d acquires under way", inflight))
+	}
+	for _, s := range m.Snapshots {
+		if !leased[s.Name] {
+			parts = append(parts, s.Name+" (not made by bmsched)")
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+func label(l string) string {
+	if l == "" {
+		return ""
+	}
+	return ", " + l
+}
+
+// giveUp ends a delete that stops waiting: the link stays removed, so
+// the machine is retiring, and acquires stay refused by its state.
+func (o *Ops) giveUp(op *db.Op, why string) {
+	if err := o.db.SetDeleting(op.Volume, op.Machine, false); err != nil {
+		o.log.Error("clear deleting mark", "machine", op.Machine, "err", err)
+	}
+	o.leases.Reopen(op.Volume, op.Machine)
+	if err := o.db.EndOp(op.ID, o.event(op, "delete-gave-up", "delete of %s/%s stopped (%s); the machine stays retiring", op.Volume, op.Machine, why)); err != nil {
+		o.log.Error("close delete journal", "machine", op.Machine, "err", err)
+	}
+	o.rescan(op)
+}
+
+// finishDelete removes a drained machine's images, revisions, bmsched
+// temporaries and transient links, then its directory.
+func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return err
+	}
+	p := o.paths(op.Volume, op.Machine)
+	m, err := o.scan(op.Volume, op.Machine)
+	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) && ae.Exit == api.ExitNotFound {
+			m = fsscan.Machine{} // already gone: only the journal is left
+		} else {
+			return err
+		}
+	}
+	if len(m.Snapshots) > 0 || len(m.Strays) > 0 {
+		// Something arrived after the drain: stop rather than delete it.
+		o.giveUp(op, "new entries appeared")
+		return api.Errorf(api.ExitRefused, "machine %s/%s gained entries while being deleted (%d snapshots, %d strays); it stays retiring", op.Volume, op.Machine, len(m.Snapshots), len(m.Strays))
+	}
+	for _, im := range m.Images {
+		if err := drv.Delete(p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		progress("deleted image %s", im.Name)
+	}
+	for _, r := range m.Revisions {
+		if err := drv.Delete(p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		progress("deleted revision %d", r.Rev)
+	}
+	for _, t := range m.Temps {
+		if err := o.removeTemp(op.Volume, filepath.Join(p.dir, t)); err != nil {
+			return err
+		}
+	}
+	for _, t := range m.Transients {
+		if err := os.Remove(filepath.Join(p.dir, t)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove machine directory: %w", err)
+	}
+	progress("deleted %s", p.dir)
+	o.leases.Reopen(op.Volume, op.Machine)
+	if err := o.db.EndOp(op.ID, o.event(op, "machine-deleted", "machine %s/%s deleted", op.Volume, op.Machine)); err != nil {
+		return err
+	}
+	o.rescan(op)
+	return nil
+}

@@ -1,0 +1,138 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+)
+
+// GC reconciles the database with the volumes now. With boot it also does
+// the Build OS monitor's cleanup at boot, when no build runs: machine
+// directories with no current link are swept, snapshots with no lease are
+// deleted, and images of toolchains no longer configured are deleted.
+// Strays are only reported. With dryRun it reports and changes nothing.
+// It returns what it did (or would do).
+func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
+	if err := o.inv.RescanAll("gc"); err != nil {
+		progress("rescan incomplete: %v", err)
+	}
+	if !boot {
+		return nil, nil
+	}
+	leases, err := o.db.Leases()
+	if err != nil {
+		return nil, err
+	}
+	leased := map[string]bool{}
+	for _, l := range leases {
+		leased[l.Path] = true
+	}
+	configured := map[string]bool{}
+	for _, t := range o.cfg.Toolchains {
+		configured[t] = true
+	}
+	machines, err := o.db.Machines()
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for _, rec := range machines {
+		acts, err := o.gcMachine(rec, leased, configured, dryRun)
+		done = append(done, acts...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, a := range done {
+		progress("%s", a)
+	}
+	return done, errors.Join(errs...)
+}
+
+func (o *Ops) gcMachine(rec db.Machine, leased, configured map[string]bool, dryRun bool) ([]string, error) {
+	defer o.lock(rec.Volume, rec.Name)()
+	m, err := o.scan(rec.Volume, rec.Name)
+	if err != nil {
+		return nil, nil // gone meanwhile
+	}
+	drv, err := o.driver(rec.Volume)
+	if err != nil {
+		return nil, err
+	}
+	p := o.paths(rec.Volume, rec.Name)
+	var acts []string
+	var errs []error
+	del := func(path, why string) {
+		verb := "deleted"
+		if dryRun {
+			verb = "would delete"
+		}
+		acts = append(acts, fmt.Sprintf("%s %s: %s", verb, path, why))
+		if dryRun {
+			return
+		}
+		if err := drv.Delete(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	sweep := m.State != fsscan.Active
+	anyLeased := false
+	for _, s := range m.Snapshots {
+		path := filepath.Join(p.dir, s.Name)
+		if leased[path] {
+			anyLeased = true
+			continue
+		}
+		del(path, "snapshot with no lease")
+	}
+	for _, im := range m.Images {
+		switch {
+		case sweep && !anyLeased:
+			del(p.image(im.Toolchain), "machine has no current link")
+		case len(configured) > 0 && !configured[im.Toolchain]:
+			del(p.image(im.Toolchain), "toolchain "+im.Toolchain+" is not configured (serve --toolchains)")
+		}
+	}
+	if sweep && !anyLeased {
+		for _, r := range m.Revisions {
+			del(p.revision(r.Rev), "machine has no current link")
+		}
+		for _, t := range m.Temps {
+			path := filepath.Join(p.dir, t)
+			acts = append(acts, fmt.Sprintf("%s %s: bmsched temporary", map[bool]string{true: "would delete", false: "deleted"}[dryRun], path))
+			if !dryRun {
+				if err := o.removeTemp(rec.Volume, path); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		if len(m.Strays) == 0 {
+			acts = append(acts, fmt.Sprintf("%s %s: machine has no current link", map[bool]string{true: "would remove", false: "removed"}[dryRun], p.dir))
+			if !dryRun {
+				for _, t := range m.Transients {
+					os.Remove(filepath.Join(p.dir, t))
+				}
+				if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("remove machine directory: %w", err))
+				}
+			}
+		}
+	}
+	for _, s := range m.Strays {
+		acts = append(acts, fmt.Sprintf("kept %s/%s: %s (not made by bmsched; remove it by hand if unwanted)", p.dir, s.Name, s.Reason))
+	}
+	if !dryRun && len(acts) > 0 {
+		op := &db.Op{Volume: rec.Volume, Machine: rec.Name}
+		for _, a := range acts {
+			_ = o.db.AppendEvents(o.event(op, "gc", "%s", a))
+		}
+		o.rescan(op)
+	}
+	return acts, errors.Join(errs...)
+}

@@ -1,0 +1,119 @@
+// Package ops carries out the Build OS manual's operator procedures (add,
+// upgrade, rollback, delete, bootstrap, and the boot-time cleanup) as single
+// commands. Each writes a journal record before its first filesystem step
+// and advances it after each, so that Recover can finish or undo a command
+// that a crash interrupted; none leaves a machine half added or half
+// deleted.
+package ops
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/inventory"
+	"github.com/bmsched/bmsched/internal/lease"
+)
+
+// Config is the operator part of `bmsched serve`.
+type Config struct {
+	// Toolchains are the configured toolchains; `gc --boot` deletes images
+	// of others. Empty means every toolchain is kept.
+	Toolchains []string
+	// UID and GID own new revisions unless a command names an owner.
+	UID, GID int
+	BootID   string
+	Log      *slog.Logger
+}
+
+// Ops runs operator commands against the inventory and the scheduler.
+type Ops struct {
+	cfg    Config
+	db     *db.DB
+	inv    *inventory.Inventory
+	leases *lease.Scheduler
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // one command per machine at a time
+}
+
+// New returns the operator commands.
+func New(cfg Config, d *db.DB, inv *inventory.Inventory, ls *lease.Scheduler) *Ops {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Ops{cfg: cfg, db: d, inv: inv, leases: ls, log: cfg.Log, locks: map[string]*sync.Mutex{}}
+}
+
+// lock serialises commands on one machine. A command that finds another
+// under way on the same machine waits for it: both are short except
+// delete, whose wait releases nothing it would need.
+func (o *Ops) lock(volume, machine string) func() {
+	key := volume + "/" + machine
+	o.mu.Lock()
+	l := o.locks[key]
+	if l == nil {
+		l = &sync.Mutex{}
+		o.locks[key] = l
+	}
+	o.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Progress receives human-readable progress lines.
+type Progress func(format string, args ...any)
+
+func (o *Ops) event(op *db.Op, kind, format string, args ...any) db.Event {
+	return db.Event{Source: "ops", Kind: kind, Volume: op.Volume, Machine: op.Machine, Message: fmt.Sprintf(format, args...), Time: time.Now().UTC()}
+}
+
+// paths of a machine's entries.
+type paths struct {
+	dir, name string
+}
+
+func (o *Ops) paths(volume, machine string) paths {
+	return paths{dir: o.inv.MachineDir(volume, machine), name: machine}
+}
+func (p paths) link() string             { return filepath.Join(p.dir, p.name) }
+func (p paths) transient() string        { return filepath.Join(p.dir, fsscan.TransientName(p.name)) }
+func (p paths) revision(r uint64) string { return filepath.Join(p.dir, fsscan.RevisionName(p.name, r)) }
+func (p paths) image(t string) string    { return filepath.Join(p.dir, fsscan.ImageName(p.name, t)) }
+func (p paths) temp(kind string, id uint64) string {
+	return filepath.Join(p.dir, fmt.Sprintf("%s%s-%d", fsscan.TempPrefix, kind, id))
+}
+
+// driver returns the volume's storage driver.
+func (o *Ops) driver(volume string) (btrfs.Driver, error) { return o.inv.Driver(volume) }
+
+// validate checks the names a command was given.
+func validate(volume, machine string) error {
+	if err := fsscan.ValidVolumeName(volume); err != nil {
+		return api.Errorf(api.ExitUsage, "%v", err)
+	}
+	if err := fsscan.ValidMachineName(machine); err != nil {
+		return api.Errorf(api.ExitUsage, "%v", err)
+	}
+	return nil
+}
+
+// currentTarget reads the current link's target, "" when there is none.
+func currentTarget(p paths) (string, error) {
+	t, err := os.Readlink(p.link())
+	if os.IsNotExist(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read current link: %w", err)
+	}
+	return t, nil
+}

@@ -1,0 +1,67 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+// receive runs `btrfs receive` into dir (made here) from stream and
+// returns the one subvolume it made.
+func receive(ctx context.Context, dir string, stream io.Reader, progress Progress) (string, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("receive: %w", err)
+	}
+	counted := &countingReader{r: stream}
+	cmd := exec.CommandContext(ctx, "btrfs", "receive", "-e", dir)
+	cmd.Stdin = counted
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				progress("received %d bytes", counted.n.Load())
+			}
+		}
+	}()
+	err := cmd.Run()
+	close(done)
+	if err != nil {
+		return "", api.Errorf(api.ExitFailed, "btrfs receive into %s: %v: %s (is stdin a `btrfs send` stream?)", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	progress("received %d bytes", counted.n.Load())
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(ents) != 1 || !ents[0].IsDir() {
+		return "", api.Errorf(api.ExitFailed, "btrfs receive made %d entries in %s, want one subvolume: send one subvolume per add", len(ents), dir)
+	}
+	return filepath.Join(dir, ents[0].Name()), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

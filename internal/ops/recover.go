@@ -1,0 +1,51 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Recover finishes or undoes every command that a crash interrupted,
+// before the daemon lets clients in:
+//   - add and upgrade: a revision not yet in place is undone (its client
+//     is gone with its stream); one in place is finished by the link;
+//   - delete: stopped, the machine left retiring (its link is already
+//     removed); running delete again resumes; one past its wait finishes;
+//   - bootstrap: its temporary is deleted, the old image kept (its client
+//     can no longer report the outcome).
+func (o *Ops) Recover() error {
+	ops, err := o.db.Ops()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range ops {
+		op := &ops[i]
+		var err error
+		switch {
+		case op.Kind == "add" && op.Step == "placed":
+			err = o.finishAdd(op)
+		case op.Kind == "add":
+			err = o.undoAdd(op, "interrupted by a crash")
+		case op.Kind == "upgrade" && op.Step == "placed":
+			err = o.finishUpgrade(op)
+		case op.Kind == "upgrade":
+			err = o.undoUpgrade(op, "interrupted by a crash")
+		case op.Kind == "delete" && op.Step == "removing":
+			err = o.finishDelete(op, func(string, ...any) {})
+		case op.Kind == "delete":
+			o.giveUp(op, "interrupted by a crash")
+		case op.Kind == "bootstrap":
+			if err = o.removeTemp(op.Volume, op.Temp); err == nil {
+				err = o.db.EndOp(op.ID, o.event(op, "bootstrap-undone", "bootstrap of %s/%s %s interrupted by a crash: undone, old image kept", op.Volume, op.Machine, op.Toolchain))
+				o.rescan(op)
+			}
+		default:
+			err = fmt.Errorf("unknown command %q in the journal", op.Kind)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("recover %s of %s/%s (op %d): %w", op.Kind, op.Volume, op.Machine, op.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

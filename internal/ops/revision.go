@@ -1,0 +1,168 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+)
+
+// Source is where a new revision comes from: a `btrfs send` stream, or
+// an existing subvolume to snapshot.
+type Source struct {
+	Stream io.Reader // --receive
+	From   string    // --from PATH
+}
+
+func (s Source) given() bool { return s.Stream != nil || s.From != "" }
+
+// Owner is who a new revision belongs to; nil for the service user.
+type Owner struct{ UID, GID int }
+
+// placeRevision makes <m>-<rev> as the manual does: the subvolume arrives
+// under a bmsched temporary, is made writable, chowned and made read-only
+// again, and only then is renamed into place without replacing anything.
+// op.Step goes "making" -> "placed".
+func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source, owner *Owner, progress Progress) error {
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return err
+	}
+	final := p.revision(op.Rev)
+	if _, err := os.Lstat(final); err == nil {
+		return api.Errorf(api.ExitRefused, "revision %d of %s/%s already exists (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
+	}
+	op.Step = "making"
+	if src.Stream != nil {
+		op.Temp = p.temp("recv", op.ID)
+	} else {
+		op.Temp = p.temp("add", op.ID)
+	}
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+
+	var made string // the new subvolume, under the temporary name
+	if src.Stream != nil {
+		if drv.Name() != "btrfs" {
+			return api.Errorf(api.ExitRefused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
+		}
+		if made, err = receive(ctx, op.Temp, src.Stream, progress); err != nil {
+			return err
+		}
+	} else {
+		if err := drv.Snapshot(src.From, op.Temp, false); err != nil {
+			return fmt.Errorf("snapshot --from: %w", err)
+		}
+		made = op.Temp
+	}
+
+	// The manual's ownership steps: writable, chown, read-only.
+	uid, gid := o.cfg.UID, o.cfg.GID
+	if owner != nil {
+		uid, gid = owner.UID, owner.GID
+	}
+	if err := drv.SetReadOnly(made, false); err != nil {
+		return err
+	}
+	if err := os.Lchown(made, uid, gid); err != nil {
+		return fmt.Errorf("chown revision: %w", err)
+	}
+	if err := drv.SetReadOnly(made, true); err != nil {
+		return err
+	}
+	if err := renameNoReplace(made, final); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return api.Errorf(api.ExitRefused, "revision %d of %s/%s appeared meanwhile (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
+		}
+		return err
+	}
+	if made != op.Temp {
+		if err := os.Remove(op.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove receive directory: %w", err)
+		}
+	}
+	op.Step = "placed"
+	return o.db.PutOp(op)
+}
+
+// removeTemp deletes a command's temporary: a subvolume, or a receive
+// directory holding at most the subvolumes that `btrfs receive` made.
+func (o *Ops) removeTemp(volume, temp string) error {
+	if temp == "" {
+		return nil
+	}
+	drv, err := o.driver(volume)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Lstat(temp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("remove temporary %s: not a directory; remove it by hand", temp)
+	}
+	if sub, err := drv.IsSubvolume(temp); err == nil && sub {
+		return drv.Delete(temp)
+	}
+	ents, err := os.ReadDir(temp)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		path := filepath.Join(temp, e.Name())
+		if sub, err := drv.IsSubvolume(path); err == nil && sub {
+			if err := drv.Delete(path); err != nil {
+				return err
+			}
+		}
+	}
+	// Anything else in it was not made by bmsched: Remove fails, and says so.
+	if err := os.Remove(temp); err != nil {
+		return fmt.Errorf("remove temporary: %w", err)
+	}
+	return nil
+}
+
+func renameNoReplace(from, to string) error {
+	if err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// switchLink points the current link at rev atomically, as the manual
+// does: a new link beside it, renamed over it.
+func switchLink(p paths, rev uint64) error {
+	target := filepath.Base(p.revision(rev))
+	tmp := p.transient()
+	if fi, err := os.Lstat(tmp); err == nil {
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return api.Errorf(api.ExitRefused, "%s exists and is not a link: remove it by hand", tmp)
+		}
+		// A link left by an interrupted switch; replacing it loses nothing.
+		if err := os.Remove(tmp); err != nil {
+			return err
+		}
+	}
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("switch current link: %w", err)
+	}
+	if err := os.Rename(tmp, p.link()); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("switch current link: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/ops"
+)
+
+// opStream answers a long command as newline-delimited JSON: progress
+// lines as they happen, then one line with the outcome. The status line
+// is sent before the outcome is known, so errors travel in the body.
+type opStream struct {
+	w   http.ResponseWriter
+	enc *json.Encoder
+}
+
+func newOpStream(w http.ResponseWriter) *opStream {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	return &opStream{w: w, enc: json.NewEncoder(w)}
+}
+
+func (s *opStream) progress(format string, args ...any) {
+	_ = s.enc.Encode(api.OpLine{Progress: fmt.Sprintf(format, args...)})
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *opStream) finish(done string, err error) {
+	if err != nil {
+		var e *api.Error
+		if !errors.As(err, &e) {
+			e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
+		}
+		_ = s.enc.Encode(api.OpLine{Error: e.Message, Exit: e.Exit})
+		return
+	}
+	_ = s.enc.Encode(api.OpLine{Done: done})
+}
+
+// operator refuses operator commands to clients that are neither root nor
+// in the operators group.
+func (s *Server) operator(r *http.Request) error {
+	cred, ok := peer(r)
+	if !ok {
+		return api.Errorf(api.ExitRefused, "permission denied: cannot tell who you are")
+	}
+	if cred.Uid == 0 {
+		return nil
+	}
+	if s.cfg.Operators != "" && inGroup(int(cred.Pid), uint32(s.cfg.OperatorsGID)) {
+		return nil
+	}
+	if s.cfg.Operators != "" {
+		return api.Errorf(api.ExitRefused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
+	}
+	return api.Errorf(api.ExitRefused, "permission denied: operator commands need root (or a group named with serve --operators)")
+}
+
+// inGroup reads the client's groups from /proc: SO_PEERCRED carries only
+// its primary group.
+func inGroup(pid int, gid uint32) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	want := strconv.FormatUint(uint64(gid), 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "Groups" && k != "Gid") {
+			continue
+		}
+		for _, g := range strings.Fields(v) {
+			if g == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newMachine names a machine that may not exist yet: VOLUME/NAME, or NAME
+// in the volume "default".
+func newMachine(spec string) (volume, name string, err error) {
+	volume, name, ok := strings.Cut(spec, "/")
+	if !ok {
+		volume, name = "default", spec
+	}
+	if err := fsscan.ValidVolumeName(volume); err != nil {
+		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+	}
+	if err := fsscan.ValidMachineName(name); err != nil {
+		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+	}
+	return volume, name, nil
+}
+
+func queryRev(q map[string][]string) (uint64, error) {
+	v := ""
+	if r := q["rev"]; len(r) > 0 {
+		v = r[0]
+	}
+	rev, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || rev == 0 {
+		return 0, api.Errorf(api.ExitUsage, "--rev %q: a revision is a positive number", v)
+	}
+	return rev, nil
+}
+
+func queryOwner(v string) (*ops.Owner, error) {
+	if v == "" {
+		return nil, nil
+	}
+	u, g, ok := strings.Cut(v, ":")
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
+		return nil, api.Errorf(api.ExitUsage, "--owner %q: want UID:GID", v)
+	}
+	return &ops.Owner{UID: uid, GID: gid}, nil
+}
+
+func (s *Server) source(r *http.Request) ops.Source {
+	q := r.URL.Query()
+	if q.Get("receive") != "" {
+		return ops.Source{Stream: r.Body}
+	}
+	return ops.Source{From: q.Get("from")}
+}
+
+func (s *Server) opAdd(w http.ResponseWriter, r *http.Request) {
+	s.runOp(w, r, func(st *opStream) (string, error) {
+		q := r.URL.Query()
+		vol, name, err := newMachine(q.Get("machine"))
+		if err != nil {
+			return "", err
+		}
+		rev, err := queryRev(q)
+		if err != nil {
+			return "", err
+		}
+		owner, err := queryOwner(q.Get("owner"))
+		if err != nil {
+			return "", err
+		}
+		if err := s.ops.Add(r.Context(), vol, name, rev, s.source(r), owner, st.progress); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("machine %s/%s added at revision %d", vol, name, rev), nil
+	})
+}
+
+func (s *Server) opUpgrade(w http.ResponseWriter, r *http.Request) {
+	s.runOp(w, r, func(st *opStream) (string, error) {
+		q := r.URL.Query()
+		m, err := s.resolve(q.Get("machine"))
+		if err != nil {
+			return "", err
+		}
+		rev, err := queryRev(q)
+		if err != nil {
+			return "", err
+		}
+		owner, err := queryOwner(q.Get("owner"))
+		if err != nil {
+			return "", err
+		}
+		if err := s.ops.Upgrade(r.Context(), m.Volume, m.Name, rev, s.source(r), owner, q.Get("prune") != "", st.progress); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("machine %s/%s is at revision %d", m.Volume, m.Name, rev), nil
+	})
+}
+
+func (s *Server) opRollback(w http.ResponseWriter, r *http.Request) {
+	s.runOp(w, r, func(st *opStream) (string, error) {
+		m, err := s.resolve(r.URL.Query().Get("machine"))
+		if err != nil {
+			return "", err
+		}
+		if err := s.ops.Rollback(m.Volume, m.Name, st.progress); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("machine %s/%s rolled back", m.Volume, m.Name), nil
+	})
+}
+
+func (s *Server) opDelete(w http.ResponseWriter, r *http.Request) {
+	s.runOp(w, r, func(st *opStream) (string, error) {
+		q := r.URL.Query()
+		m, err := s.resolve(q.Get("machine"))
+		if err != nil {
+			return "", err
+		}
+		durs, err := parseDurations(map[string]string{"timeout": q.Get("timeout")})
+		if err != nil {
+			return "", err
+		}
+		if err := s.ops.Delete(r.Context(), m.Volume, m.Name, durs["timeout"], st.progress); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("machine %s/%s deleted", m.Volume, m.Name), nil
+	})
+}
+
+func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
+	s.runOp(w, r, func(st *opStream) (string, error) {
+		q := r.URL.Query()
+		acts, err := s.ops.GC(q.Get("boot") != "", q.Get("dry_run") != "", st.progress)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("gc: %d actions", len(acts)), nil
+	})
+}
+
+func (s *Server) runOp(w http.ResponseWriter, r *http.Request, fn func(*opStream) (string, error)) {
+	if err := s.operator(r); err != nil {
+		writeErr(w, err)
+		return
+	}
+	st := newOpStream(w)
+	done, err := fn(st)
+	st.finish(done, err)
+}
+
+func (s *Server) bootstrapStart(w http.ResponseWriter, r *http.Request) {
+	if err := s.operator(r); err != nil {
+		writeErr(w, err)
+		return
+	}
+	q := r.URL.Query()
+	m, err := s.resolve(q.Get("machine"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	pid, _ := strconv.Atoi(q.Get("pid"))
+	b, err := s.ops.BootstrapStart(m.Volume, m.Name, q.Get("toolchain"), pid)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, b)
+}
+
+func (s *Server) bootstrapFinish(w http.ResponseWriter, r *http.Request) {
+	if err := s.operator(r); err != nil {
+		writeErr(w, err)
+		return
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeErr(w, api.Errorf(api.ExitUsage, "bootstrap %q: not an op id", r.PathValue("id")))
+		return
+	}
+	q := r.URL.Query()
+	status, _ := strconv.Atoi(q.Get("status"))
+	msg, err := s.ops.BootstrapFinish(id, q.Get("ok") != "", status)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, api.Message{Message: msg})
+}
