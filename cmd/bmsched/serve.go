@@ -66,3 +66,8 @@ func serveCommand() *cli.Command {
 		},
 	}
 }
+
+// quietLog logs warnings and errors only, for the demo.
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -54,6 +54,7 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		o.db.EndOp(op.ID, o.event(op, "bootstrap-failed", "bootstrap of %s/%s %s: snapshot failed: %v", volume, machine, toolchain, err))
 		return api.Bootstrap{}, err
 	}
+	o.cfg.CrashAt.At("bootstrap-started")
 	return api.Bootstrap{Op: op.ID, Subvol: op.Temp, Revision: m.Current, Machine: machine, Volume: volume}, nil
 }
 
@@ -87,6 +88,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	if err := drv.SetReadOnly(op.Temp, true); err != nil {
 		return "", err
 	}
+	o.cfg.CrashAt.At("bootstrap-readonly")
 	final := p.image(op.Toolchain)
 	replaced := false
 	if _, err := os.Lstat(final); err == nil {
@@ -95,6 +97,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 			return "", err
 		}
 		replaced = true
+		o.cfg.CrashAt.At("bootstrap-exchanged")
 		if err := drv.Delete(op.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}

@@ -55,6 +55,7 @@ func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.D
 		}
 		progress("removed current link %s -> %s: no new builds", p.link(), old)
 	}
+	o.cfg.CrashAt.At("delete-link-removed")
 	o.rescan(op)
 
 	if err := o.drain(ctx, op, timeout, progress); err != nil {
@@ -64,6 +65,7 @@ func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.D
 	if err := o.db.PutOp(op); err != nil {
 		return err
 	}
+	o.cfg.CrashAt.At("delete-removing")
 	return o.finishDelete(op, progress)
 }
 
@@ -183,6 +185,7 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 			return err
 		}
 		progress("deleted image %s", im.Name)
+		o.cfg.CrashAt.At("delete-image-deleted")
 	}
 	for _, r := range m.Revisions {
 		if err := drv.Delete(p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {

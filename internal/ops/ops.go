@@ -16,6 +16,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
@@ -31,6 +32,8 @@ type Config struct {
 	UID, GID int
 	BootID   string
 	Log      *slog.Logger
+	// CrashAt is a crash point armed by tests.
+	CrashAt crash.Point
 }
 
 // Ops runs operator commands against the inventory and the scheduler.

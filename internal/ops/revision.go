@@ -50,6 +50,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 		return err
 	}
 
+	o.cfg.CrashAt.At(op.Kind + "-start")
 	var made string // the new subvolume, under the temporary name
 	if src.Stream != nil {
 		if drv.Name() != "btrfs" {
@@ -79,6 +80,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	if err := drv.SetReadOnly(made, true); err != nil {
 		return err
 	}
+	o.cfg.CrashAt.At(op.Kind + "-made")
 	if err := renameNoReplace(made, final); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return api.Errorf(api.ExitRefused, "revision %d of %s/%s appeared meanwhile (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
@@ -90,8 +92,13 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 			return fmt.Errorf("remove receive directory: %w", err)
 		}
 	}
+	o.cfg.CrashAt.At(op.Kind + "-renamed")
 	op.Step = "placed"
-	return o.db.PutOp(op)
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+	o.cfg.CrashAt.At(op.Kind + "-placed")
+	return nil
 }
 
 // removeTemp deletes a command's temporary: a subvolume, or a receive

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
@@ -155,6 +156,7 @@ func (s *Server) start() error {
 	}
 	s.ops = ops.New(ops.Config{
 		Toolchains: s.cfg.Toolchains, UID: os.Geteuid(), GID: os.Getegid(), BootID: boot, Log: s.log,
+		CrashAt: crash.Point(s.cfg.CrashAt),
 	}, s.db, s.inv, s.leases)
 	if err := s.ops.Recover(); err != nil {
 		return fmt.Errorf("recover operator commands: %w", err)

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/server"
+)
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "lay out a sample machine volume in a temporary directory, run the daemon on it and walk through the commands",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "plain", Usage: "use plain directories even where a loop-mounted btrfs could be made"},
+		},
+		Action: func(c *cli.Context) error {
+			return runDemo(c.Context, c.App.Writer, c.App.ErrWriter, c.Bool("plain"))
+		},
+	}
+}
+
+// runDemo sets up a volume (a loop-mounted btrfs as root with btrfs-progs,
+// else plain directories), serves it in-process, and runs the commands an
+// operator and a build worker would, printing each.
+func runDemo(ctx context.Context, stdout, stderr io.Writer, plain bool) (err error) {
+	tmp, err := os.MkdirTemp("", "bmsched-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	base := filepath.Join(tmp, "fs")
+	if err := os.Mkdir(base, 0o755); err != nil {
+		return err
+	}
+	kind := "plain directories"
+	if why := loopbtrfs.Available(); why == nil && !plain {
+		loop := filepath.Join(tmp, "loop")
+		if err := os.Mkdir(loop, 0o755); err != nil {
+			return err
+		}
+		mnt, cleanup, err := loopbtrfs.Mount(loop, loopbtrfs.DefaultSize)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := cleanup(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		base, kind = mnt, "a loop-mounted btrfs"
+	} else if why != nil {
+		fmt.Fprintf(stderr, "demo: using plain directories (%v)\n", why)
+	}
+	machines := filepath.Join(base, "machines")
+	scratch := filepath.Join(base, "scratch")
+	for _, d := range []string{machines, filepath.Join(machines, "default"), scratch} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	drv, err := btrfs.ForPath(scratch, "")
+	if err != nil {
+		return err
+	}
+	// Two revisions of a machine image, as a developer would send them.
+	for rev, content := range []string{"linux 6.1\n", "linux 6.6\n"} {
+		src := filepath.Join(scratch, fmt.Sprintf("linux-gcc_6-%d", rev+1))
+		if err := drv.Create(src); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, "disk.img"), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+
+	sock := filepath.Join(tmp, "bmsched.sock")
+	fmt.Fprintf(stdout, "# bmsched demo on %s in %s\n", kind, base)
+	sctx, stop := context.WithCancel(ctx)
+	ready := make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- server.Run(sctx, server.Config{
+			Machines: machines, DB: filepath.Join(tmp, "bmsched.db"), Socket: sock,
+			Log: quietLog(),
+		}, ready)
+	}()
+	defer func() {
+		stop()
+		if serr := <-served; serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-served:
+		return err
+	}
+
+	steps := [][]string{
+		{"add", "linux-gcc_6", "--rev", "1", "--from", filepath.Join(scratch, "linux-gcc_6-1")},
+		{"bootstrap", "linux-gcc_6", "gcc", "--", "sh", "-c", "echo gcc 13 > $BMSCHED_SUBVOL/toolchain"},
+		{"list"},
+		{"acquire", "linux-gcc_6", "gcc", "--label", "bbot-agent@1"},
+		{"leases"},
+		{"upgrade", "linux-gcc_6", "--rev", "2", "--from", filepath.Join(scratch, "linux-gcc_6-2")},
+		{"show", "linux-gcc_6"},
+		{"release", "1"},
+		{"bootstrap", "linux-gcc_6", "gcc", "--", "sh", "-c", "echo gcc 14 > $BMSCHED_SUBVOL/toolchain"},
+		{"list"},
+		{"delete", "linux-gcc_6"},
+		{"events"},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(stdout, "\n$ bmsched %s\n", shellJoin(s))
+		argv := append([]string{"bmsched", "--socket", sock}, s...)
+		if code := run(argv, stdout, stdout); code != 0 {
+			return exitf(code, "demo step `bmsched %s` failed", shellJoin(s))
+		}
+	}
+	fmt.Fprintln(stdout, "\n# demo done: the daemon stops and the volume is removed")
+	return nil
+}
+
+// shellJoin quotes the arguments that need it, for printing a command.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if strings.ContainsAny(a, " $'\"<>|&;") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
