@@ -87,7 +87,8 @@ type Watcher struct {
 
 	// tree is what is watched, by volume; only the event loop touches it
 	// once NewWatcher has returned.
-	tree map[string]*volumeWatch
+	tree       map[string]*volumeWatch
+	rootStrays map[string]bool
 	// limitLogged keeps a watch limit that stays reached from logging at
 	// every reconcile.
 	limitLogged bool
@@ -99,12 +100,17 @@ type Watcher struct {
 	closeOnce sync.Once
 }
 
-// volumeWatch is a watched volume and its watched machine directories,
-// with the identity of each directory when its watch was added: a
-// directory replaced by another of the same name needs a new watch.
+// volumeWatch is a watched volume: its watched machine directories and
+// the names of its strays. Strays are known so that their going away, and
+// only that, asks for a full rescan: a directory moved away raises two
+// events (its parent's and its own), and the second must not cost one.
 type volumeWatch struct {
-	id       dirID
-	machines map[string]dirID
+	machines map[string]bool
+	strays   map[string]bool
+}
+
+func newVolumeWatch() *volumeWatch {
+	return &volumeWatch{machines: map[string]bool{}, strays: map[string]bool{}}
 }
 
 // WatchStats count what the watcher has been through, for logs and tests.
@@ -149,7 +155,7 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 	root = strings.TrimSuffix(root, "/")
 	w := &Watcher{
 		root: root, prefix: root + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
-		tree: map[string]*volumeWatch{},
+		tree: map[string]*volumeWatch{}, rootStrays: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	w.add, w.remove = fsw.Add, fsw.Remove
@@ -158,7 +164,6 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 		fsw.Close()
 		return nil, pathError("watch machines root", root, err)
 	}
-	w.stats.watches.Add(1)
 	w.resync()
 	go w.loop()
 	return w, nil
@@ -281,51 +286,81 @@ func (w *Watcher) handle(e fsnotify.Event) {
 	}
 }
 
-// rootEntry handles an entry of the machines root coming or going.
+// rootEntry handles an entry of the machines root coming or going: a
+// volume, or a stray. Only a full rescan updates the root's strays and
+// drops the machines of a volume gone.
 func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
-	if IsTempName(name) || !(op.Has(fsnotify.Create) || op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename)) {
+	if IsTempName(name) {
 		return
 	}
-	if op.Has(fsnotify.Create) && ValidVolumeName(name) == nil {
-		if id, err := lstatDir(w.prefix + name); err == nil {
-			w.addVolume(name, id)
+	switch {
+	case op.Has(fsnotify.Create):
+		if ValidVolumeName(name) == nil && isDir(w.prefix+name) {
+			delete(w.rootStrays, name)
+			w.addVolume(name)
 			return
 		}
+		w.rootStrays[name] = true
+	case op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename):
+		switch {
+		case w.tree[name] != nil:
+			w.dropVolume(name)
+		case w.rootStrays[name]:
+			delete(w.rootStrays, name)
+		default:
+			return // the second event of a volume moved away
+		}
+	default:
+		return
 	}
-	if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
-		w.dropVolume(name)
-	}
-	// A volume went, or a stray came or went: only a full rescan updates
-	// the root's strays and drops the machines of a volume.
 	w.q.touch(everything, ReasonRoot)
 }
 
-// volumeEntry handles an entry of a volume: a machine directory, or a
-// stray.
+// volumeEntry handles an entry of a volume coming or going: a machine
+// directory, or a stray.
 func (w *Watcher) volumeEntry(volume, name string, op fsnotify.Op) {
 	vw := w.tree[volume]
-	if vw == nil || IsTempName(name) || !(op.Has(fsnotify.Create) || op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename)) {
+	if vw == nil || IsTempName(name) {
 		return
 	}
 	t := target{volume, name}
 	valid := ValidMachineName(name) == nil
-	if op.Has(fsnotify.Create) && valid {
-		if id, err := lstatDir(w.dir(t)); err == nil {
-			w.addMachine(vw, t, id)
+	switch {
+	case op.Has(fsnotify.Create):
+		if valid && isDir(w.dir(t)) {
+			delete(vw.strays, name)
+			// Watched before it is scanned, so that nothing created in it
+			// in between is missed.
+			w.addMachine(vw, t)
 			w.q.touch(t, "")
 			return
 		}
-	}
-	if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
-		if _, watched := vw.machines[name]; watched {
+		vw.strays[name] = true
+	case op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename):
+		switch {
+		case vw.machines[name]:
 			w.unwatch(w.dir(t))
 			delete(vw.machines, name)
+			w.recount()
 			w.q.touch(t, "")
 			return
+		case vw.strays[name]:
+			delete(vw.strays, name)
+		default:
+			if valid {
+				// A machine directory that could not be watched, or the
+				// second event of one moved away: its record must go.
+				w.q.touch(t, "")
+			}
+			return
 		}
+	default:
+		return
 	}
 	if valid {
-		w.q.touch(t, "") // a record of that name, if any, must go
+		// A file or link under a machine's name: a record of that name
+		// (the directory it replaced) must go.
+		w.q.touch(t, "")
 	}
 	w.q.touch(everything, ReasonVolume) // the volume's strays changed
 }
@@ -334,13 +369,17 @@ func (w *Watcher) dir(t target) string { return w.prefix + t.volume + "/" + t.ma
 
 // addVolume watches a volume that appeared, then its machine directories,
 // and asks for each to be scanned.
-func (w *Watcher) addVolume(name string, id dirID) {
-	if !w.watch(w.prefix+name, nil) {
+func (w *Watcher) addVolume(name string) {
+	if !w.watch(w.prefix + name) {
 		return
 	}
-	vw := &volumeWatch{id: id, machines: map[string]dirID{}}
-	w.tree[name] = vw
+	vw := w.tree[name]
+	if vw == nil {
+		vw = newVolumeWatch()
+		w.tree[name] = vw
+	}
 	machines, strays := w.syncMachines(name, vw)
+	w.recount()
 	for _, m := range machines {
 		w.q.touch(target{name, m}, "")
 	}
@@ -359,25 +398,22 @@ func (w *Watcher) dropVolume(name string) {
 	}
 	w.unwatch(w.prefix + name)
 	delete(w.tree, name)
+	w.recount()
 }
 
-func (w *Watcher) addMachine(vw *volumeWatch, t target, id dirID) {
-	if w.watch(w.dir(t), vw.machines) {
-		vw.machines[t.machine] = id
+func (w *Watcher) addMachine(vw *volumeWatch, t target) {
+	if w.watch(w.dir(t)) {
+		vw.machines[t.machine] = true
+		w.recount()
 	}
 }
 
-// watch adds a watch on path; in counts it as watched already when path is
-// a machine directory of that map (a re-add for a replaced directory).
-// False when it failed: that is logged and everything is rescanned, so
-// that the directory is at least scanned, and the next reconcile tries
-// again.
-func (w *Watcher) watch(path string, in map[string]dirID) bool {
+// watch adds a watch on path. False when that failed: it is logged and
+// everything is rescanned, so that the directory is at least scanned, and
+// the next reconcile tries again.
+func (w *Watcher) watch(path string) bool {
 	err := w.add(path)
 	if err == nil {
-		if _, again := in[path[strings.LastIndexByte(path, '/')+1:]]; !again || in == nil {
-			w.stats.watches.Add(1)
-		}
 		return true
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -398,7 +434,4 @@ func (w *Watcher) watch(path string, in map[string]dirID) bool {
 
 // unwatch drops the watch on path. Errors are expected: the kernel drops
 // the watch of a deleted directory by itself.
-func (w *Watcher) unwatch(path string) {
-	w.stats.watches.Add(-1)
-	_ = w.remove(path)
-}
+func (w *Watcher) unwatch(path string) { _ = w.remove(path) }

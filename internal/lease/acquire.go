@@ -182,6 +182,12 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		s.mu.Unlock()
 		s.crashPoint("acquire-intent")
 
+		if _, err := os.Lstat(l.Path); err == nil && attempt < maxNameTries {
+			// Someone made this name by hand: skip it before paying for
+			// a snapshot. The rename below still guards the race.
+			s.abandon(l, "", l.Path+" exists and was not made by bmsched")
+			continue
+		}
 		if err := drv.Snapshot(image, l.Temp, false); err != nil {
 			s.abandon(l, l.Temp, "snapshot failed: "+err.Error())
 			return db.Lease{}, fmt.Errorf("snapshot %s: %w", image, err)
@@ -193,7 +199,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		s.crashPoint("acquire-snapshot")
 
 		err = unix.Renameat2(unix.AT_FDCWD, l.Temp, unix.AT_FDCWD, l.Path, unix.RENAME_NOREPLACE)
-		if errors.Is(err, unix.EEXIST) && attempt < 3 {
+		if errors.Is(err, unix.EEXIST) && attempt < maxNameTries {
 			// Not ours: leave it, drop this id, take the next.
 			s.abandon(l, l.Temp, l.Path+" exists and was not made by bmsched")
 			continue
@@ -243,7 +249,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 }
 
 // abandon undoes a lease that never became active: the record goes first,
-// then the snapshot at path (normally the temporary), so that a crash
+// then the snapshot at path (normally the temporary; "" for none), so that a crash
 // between leaves only a .bmsched-* temporary that Recover removes, never a
 // record that would make Recover delete a snapshot someone else made.
 func (s *Scheduler) abandon(l db.Lease, path, why string) {
@@ -258,6 +264,9 @@ func (s *Scheduler) abandon(l db.Lease, path, why string) {
 		s.log.Error("abandon lease", "lease", l.ID, "err", err)
 		return
 	}
+	if path == "" {
+		return
+	}
 	drv, err := s.inv.Driver(l.Volume)
 	if err == nil {
 		err = drv.Delete(path)
@@ -266,6 +275,10 @@ func (s *Scheduler) abandon(l db.Lease, path, why string) {
 		s.log.Error("remove snapshot of abandoned lease", "path", path, "err", err)
 	}
 }
+
+// maxNameTries bounds the snapshot names an acquire skips because
+// someone made them by hand.
+const maxNameTries = 100
 
 // leaseXattr tags the root of every snapshot bmsched hands out with the id
 // of its lease.

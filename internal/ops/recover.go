@@ -23,11 +23,11 @@ func (o *Ops) Recover() error {
 		op := &ops[i]
 		var err error
 		switch {
-		case op.Kind == "add" && op.Step == "placed":
+		case op.Kind == "add" && (op.Step == "placed" || o.renamedIntoPlace(op)):
 			err = o.finishAdd(op)
 		case op.Kind == "add":
 			err = o.undoAdd(op, "interrupted by a crash")
-		case op.Kind == "upgrade" && op.Step == "placed":
+		case op.Kind == "upgrade" && (op.Step == "placed" || o.renamedIntoPlace(op)):
 			err = o.finishUpgrade(op)
 		case op.Kind == "upgrade":
 			err = o.undoUpgrade(op, "interrupted by a crash")

@@ -173,3 +173,17 @@ func switchLink(p paths, rev uint64) error {
 	}
 	return nil
 }
+
+// renamedIntoPlace tells whether a command that crashed before recording
+// "placed" had already renamed its revision into place: the revision
+// exists and the temporary is gone (or, for a receive, holds nothing). It
+// was checked absent at the start and renamed without replacing, so then
+// it is the command's own.
+func (o *Ops) renamedIntoPlace(op *db.Op) bool {
+	p := o.paths(op.Volume, op.Machine)
+	if _, err := os.Lstat(p.revision(op.Rev)); err != nil {
+		return false
+	}
+	ents, err := os.ReadDir(op.Temp)
+	return errors.Is(err, fs.ErrNotExist) || (err == nil && len(ents) == 0 && op.Temp != p.temp("add", op.ID))
+}

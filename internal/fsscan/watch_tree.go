@@ -1,0 +1,110 @@
+package fsscan
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// errNoSpace is what inotify_add_watch fails with when the user's watch
+// limit (fs.inotify.max_user_watches) is reached.
+var errNoSpace = syscall.ENOSPC
+
+// resync brings the watches in line with the volumes and machine
+// directories there are: at start, after events were lost, and at each
+// reconcile. Every directory is watched again, not only those missing
+// from the tree: a directory replaced by another of the same name while
+// events were lost keeps its place in the tree but lost its watch, and
+// adding a watch that exists costs one syscall and changes nothing. It
+// asks for no rescan: its callers rescan everything after it.
+func (w *Watcher) resync() {
+	des, err := os.ReadDir(w.root)
+	if err != nil {
+		w.log.Error("cannot read the machines root to watch it", "err", pathError("read machines root", w.root, err))
+		return
+	}
+	w.limitLogged = false // once per resync is often enough
+	seen := map[string]bool{}
+	clear(w.rootStrays)
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case IsTempName(name):
+			continue
+		case ValidVolumeName(name) != nil || !de.IsDir():
+			w.rootStrays[name] = true
+			continue
+		case !w.watch(w.prefix + name):
+			continue
+		}
+		seen[name] = true
+		vw := w.tree[name]
+		if vw == nil {
+			vw = newVolumeWatch()
+			w.tree[name] = vw
+		}
+		w.syncMachines(name, vw)
+	}
+	for name := range w.tree {
+		if !seen[name] {
+			w.dropVolume(name)
+		}
+	}
+	w.recount()
+}
+
+// syncMachines watches every machine directory of a watched volume and
+// drops the watches of those gone. It returns the machines watched, and
+// whether the volume holds anything else (strays).
+func (w *Watcher) syncMachines(volume string, vw *volumeWatch) (machines []string, strays bool) {
+	dir := w.prefix + volume
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.log.Warn("cannot read a volume to watch it", "err", pathError("read volume directory", dir, err))
+		}
+		return nil, false
+	}
+	seen := map[string]bool{}
+	clear(vw.strays)
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case IsTempName(name):
+			continue
+		case ValidMachineName(name) != nil || !de.IsDir():
+			vw.strays[name] = true
+			strays = true
+			continue
+		}
+		if w.watch(dir + "/" + name) {
+			seen[name] = true
+			vw.machines[name] = true
+			machines = append(machines, name)
+		}
+	}
+	for name := range vw.machines {
+		if !seen[name] {
+			w.unwatch(dir + "/" + name)
+			delete(vw.machines, name)
+		}
+	}
+	return machines, strays
+}
+
+// recount updates the count of watches that Stats reports.
+func (w *Watcher) recount() {
+	n := 1 // the root
+	for _, vw := range w.tree {
+		n += 1 + len(vw.machines)
+	}
+	w.stats.watches.Store(int64(n))
+}
+
+// isDir reports whether path is a directory, not following a link: links
+// are never followed, so a link to a directory is a stray.
+func isDir(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.IsDir()
+}
