@@ -2,7 +2,6 @@ package fsscan
 
 import (
 	"errors"
-	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -54,6 +53,11 @@ type WatchConfig struct {
 	// Workers is how many rescans may run at once (default 2).
 	Workers int
 	Log     *slog.Logger
+
+	// wrapAdd, set by tests, wraps the call that adds a watch, to make it
+	// fail as when the watch limit is reached: lowering the real limit
+	// would fail other processes of the same user too.
+	wrapAdd func(add func(string) error) func(string) error
 }
 
 // DefaultSettle are the look-again delays for a directory still settling.
@@ -159,6 +163,9 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	w.add, w.remove = fsw.Add, fsw.Remove
+	if cfg.wrapAdd != nil {
+		w.add = cfg.wrapAdd(w.add)
+	}
 	w.q = newQueue(cfg.Debounce, cfg.MaxDelay, cfg.Settle, w.dispatch)
 	if err := w.add(root); err != nil {
 		fsw.Close()
@@ -253,185 +260,3 @@ func (w *Watcher) lost(err error) {
 	w.resync()
 	w.q.touch(everything, reason)
 }
-
-// handle turns one event into watch changes and rescan requests. The
-// event's name says where it happened: an entry of the root (a volume),
-// of a volume (a machine directory) or of a machine directory.
-func (w *Watcher) handle(e fsnotify.Event) {
-	if e.Op == fsnotify.Write {
-		return // a file's contents changed: no entry came, went or changed kind
-	}
-	if e.Name == w.root {
-		if e.Has(fsnotify.Remove) || e.Has(fsnotify.Rename) {
-			w.log.Error("the machines root was removed or moved away", "root", w.root)
-			w.q.touch(everything, ReasonRoot)
-		}
-		return
-	}
-	rel, ok := strings.CutPrefix(e.Name, w.prefix)
-	if !ok {
-		return
-	}
-	volume, rest, _ := strings.Cut(rel, "/")
-	if rest == "" {
-		w.rootEntry(volume, e.Op)
-		return
-	}
-	machine, entry, _ := strings.Cut(rest, "/")
-	switch {
-	case entry == "":
-		w.volumeEntry(volume, machine, e.Op)
-	case !strings.Contains(entry, "/"):
-		w.q.touch(target{volume, machine}, "")
-	}
-}
-
-// rootEntry handles an entry of the machines root coming or going: a
-// volume, or a stray. Only a full rescan updates the root's strays and
-// drops the machines of a volume gone.
-func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
-	if IsTempName(name) {
-		return
-	}
-	switch {
-	case op.Has(fsnotify.Create):
-		if ValidVolumeName(name) == nil && isDir(w.prefix+name) {
-			delete(w.rootStrays, name)
-			w.addVolume(name)
-			return
-		}
-		w.rootStrays[name] = true
-	case op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename):
-		switch {
-		case w.tree[name] != nil:
-			w.dropVolume(name)
-		case w.rootStrays[name]:
-			delete(w.rootStrays, name)
-		default:
-			return // the second event of a volume moved away
-		}
-	default:
-		return
-	}
-	w.q.touch(everything, ReasonRoot)
-}
-
-// volumeEntry handles an entry of a volume coming or going: a machine
-// directory, or a stray.
-func (w *Watcher) volumeEntry(volume, name string, op fsnotify.Op) {
-	vw := w.tree[volume]
-	if vw == nil || IsTempName(name) {
-		return
-	}
-	t := target{volume, name}
-	valid := ValidMachineName(name) == nil
-	switch {
-	case op.Has(fsnotify.Create):
-		if valid && isDir(w.dir(t)) {
-			delete(vw.strays, name)
-			// Watched before it is scanned, so that nothing created in it
-			// in between is missed.
-			w.addMachine(vw, t)
-			w.q.touch(t, "")
-			return
-		}
-		vw.strays[name] = true
-	case op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename):
-		switch {
-		case vw.machines[name]:
-			w.unwatch(w.dir(t))
-			delete(vw.machines, name)
-			w.recount()
-			w.q.touch(t, "")
-			return
-		case vw.strays[name]:
-			delete(vw.strays, name)
-		default:
-			if valid {
-				// A machine directory that could not be watched, or the
-				// second event of one moved away: its record must go.
-				w.q.touch(t, "")
-			}
-			return
-		}
-	default:
-		return
-	}
-	if valid {
-		// A file or link under a machine's name: a record of that name
-		// (the directory it replaced) must go.
-		w.q.touch(t, "")
-	}
-	w.q.touch(everything, ReasonVolume) // the volume's strays changed
-}
-
-func (w *Watcher) dir(t target) string { return w.prefix + t.volume + "/" + t.machine }
-
-// addVolume watches a volume that appeared, then its machine directories,
-// and asks for each to be scanned.
-func (w *Watcher) addVolume(name string) {
-	if !w.watch(w.prefix + name) {
-		return
-	}
-	vw := w.tree[name]
-	if vw == nil {
-		vw = newVolumeWatch()
-		w.tree[name] = vw
-	}
-	machines, strays := w.syncMachines(name, vw)
-	w.recount()
-	for _, m := range machines {
-		w.q.touch(target{name, m}, "")
-	}
-	if strays {
-		w.q.touch(everything, ReasonVolume)
-	}
-}
-
-func (w *Watcher) dropVolume(name string) {
-	vw := w.tree[name]
-	if vw == nil {
-		return
-	}
-	for m := range vw.machines {
-		w.unwatch(w.prefix + name + "/" + m)
-	}
-	w.unwatch(w.prefix + name)
-	delete(w.tree, name)
-	w.recount()
-}
-
-func (w *Watcher) addMachine(vw *volumeWatch, t target) {
-	if w.watch(w.dir(t)) {
-		vw.machines[t.machine] = true
-		w.recount()
-	}
-}
-
-// watch adds a watch on path. False when that failed: it is logged and
-// everything is rescanned, so that the directory is at least scanned, and
-// the next reconcile tries again.
-func (w *Watcher) watch(path string) bool {
-	err := w.add(path)
-	if err == nil {
-		return true
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return false // gone again: its removal raises an event of its own
-	}
-	w.stats.unwatched.Add(1)
-	if errors.Is(err, errNoSpace) {
-		if !w.limitLogged {
-			w.limitLogged = true
-			w.log.Error("inotify watch limit reached: raise fs.inotify.max_user_watches; until then, changes there are found by the periodic reconcile", "path", path)
-		}
-	} else {
-		w.log.Warn("cannot watch directory; changes there are found by the periodic reconcile", "path", path, "err", err)
-	}
-	w.q.touch(everything, ReasonUnwatched)
-	return false
-}
-
-// unwatch drops the watch on path. Errors are expected: the kernel drops
-// the watch of a deleted directory by itself.
-func (w *Watcher) unwatch(path string) { _ = w.remove(path) }

@@ -11,6 +11,77 @@ import (
 // limit (fs.inotify.max_user_watches) is reached.
 var errNoSpace = syscall.ENOSPC
 
+func (w *Watcher) dir(t target) string { return w.prefix + t.volume + "/" + t.machine }
+
+// addVolume watches a volume that appeared, then its machine directories,
+// and asks for each to be scanned.
+func (w *Watcher) addVolume(name string) {
+	if !w.watch(w.prefix + name) {
+		return
+	}
+	vw := w.tree[name]
+	if vw == nil {
+		vw = newVolumeWatch()
+		w.tree[name] = vw
+	}
+	machines, strays := w.syncMachines(name, vw)
+	w.recount()
+	for _, m := range machines {
+		w.q.touch(target{name, m}, "")
+	}
+	if strays {
+		w.q.touch(everything, ReasonVolume)
+	}
+}
+
+func (w *Watcher) dropVolume(name string) {
+	vw := w.tree[name]
+	if vw == nil {
+		return
+	}
+	for m := range vw.machines {
+		w.unwatch(w.prefix + name + "/" + m)
+	}
+	w.unwatch(w.prefix + name)
+	delete(w.tree, name)
+	w.recount()
+}
+
+func (w *Watcher) addMachine(vw *volumeWatch, t target) {
+	if w.watch(w.dir(t)) {
+		vw.machines[t.machine] = true
+		w.recount()
+	}
+}
+
+// watch adds a watch on path. False when that failed: it is logged and
+// everything is rescanned, so that the directory is at least scanned, and
+// the next reconcile tries again.
+func (w *Watcher) watch(path string) bool {
+	err := w.add(path)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false // gone again: its removal raises an event of its own
+	}
+	w.stats.unwatched.Add(1)
+	if errors.Is(err, errNoSpace) {
+		if !w.limitLogged {
+			w.limitLogged = true
+			w.log.Error("inotify watch limit reached: raise fs.inotify.max_user_watches; until then, changes there are found by the periodic reconcile", "path", path)
+		}
+	} else {
+		w.log.Warn("cannot watch directory; changes there are found by the periodic reconcile", "path", path, "err", err)
+	}
+	w.q.touch(everything, ReasonUnwatched)
+	return false
+}
+
+// unwatch drops the watch on path. Errors are expected: the kernel drops
+// the watch of a deleted directory by itself.
+func (w *Watcher) unwatch(path string) { _ = w.remove(path) }
+
 // resync brings the watches in line with the volumes and machine
 // directories there are: at start, after events were lost, and at each
 // reconcile. Every directory is watched again, not only those missing

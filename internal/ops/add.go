@@ -66,6 +66,9 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 // finishAdd creates the current link of an added machine, the last step.
 func (o *Ops) finishAdd(op *db.Op) error {
 	p := o.paths(op.Volume, op.Machine)
+	if err := o.sealRevision(op); err != nil {
+		return err
+	}
 	if t, _ := currentTarget(p); t == "" {
 		if err := switchLink(p, op.Rev); err != nil {
 			return err
@@ -160,6 +163,9 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 
 func (o *Ops) finishUpgrade(op *db.Op) error {
 	p := o.paths(op.Volume, op.Machine)
+	if err := o.sealRevision(op); err != nil {
+		return err
+	}
 	if err := switchLink(p, op.Rev); err != nil {
 		return err
 	}
@@ -271,4 +277,14 @@ func (o *Ops) rescan(op *db.Op) {
 	if err := o.inv.RescanMachine(op.Volume, op.Machine, "ops"); err != nil {
 		o.log.Warn("rescan after command", "machine", op.Machine, "err", err)
 	}
+}
+
+// sealRevision makes sure the revision a command placed is read-only: a
+// crash may have come between its rename and its last flag change.
+func (o *Ops) sealRevision(op *db.Op) error {
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return err
+	}
+	return drv.SetReadOnly(o.paths(op.Volume, op.Machine).revision(op.Rev), true)
 }

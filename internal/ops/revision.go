@@ -66,7 +66,10 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 		made = op.Temp
 	}
 
-	// The manual's ownership steps: writable, chown, read-only.
+	// The manual's ownership steps: writable, chown, read-only. The
+	// rename goes between, while it is writable: the kernel refuses to
+	// move a read-only subvolume to another directory (as out of a
+	// receive directory).
 	uid, gid := o.cfg.UID, o.cfg.GID
 	if owner != nil {
 		uid, gid = owner.UID, owner.GID
@@ -77,14 +80,14 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	if err := os.Lchown(made, uid, gid); err != nil {
 		return fmt.Errorf("chown revision: %w", err)
 	}
-	if err := drv.SetReadOnly(made, true); err != nil {
-		return err
-	}
 	o.cfg.CrashAt.At(op.Kind + "-made")
 	if err := renameNoReplace(made, final); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return api.Errorf(api.ExitRefused, "revision %d of %s/%s appeared meanwhile (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
 		}
+		return err
+	}
+	if err := drv.SetReadOnly(final, true); err != nil {
 		return err
 	}
 	if made != op.Temp {

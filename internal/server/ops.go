@@ -23,6 +23,9 @@ type opStream struct {
 }
 
 func newOpStream(w http.ResponseWriter) *opStream {
+	// A receive reads its stream from the request body while progress
+	// goes out: HTTP/1.1 allows it only when asked for.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	return &opStream{w: w, enc: json.NewEncoder(w)}
