@@ -1,15 +1,21 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
 func acquireCommand() *cli.Command {
@@ -58,14 +64,18 @@ func releaseCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "release",
 		Usage:     "end a lease and delete its snapshot (idempotent)",
-		ArgsUsage: "LEASE",
+		ArgsUsage: "LEASE|PATH",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "hold", Usage: "keep the snapshot for debugging for DUR, then delete it"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := leaseArg(c)
+			id, gone, err := leaseArg(c)
 			if err != nil {
 				return err
+			}
+			if gone {
+				fmt.Fprintf(c.App.ErrWriter, "no lease holds %s and it is gone: already released\n", c.Args().First())
+				return nil
 			}
 			var req api.ReleaseRequest
 			if d := c.Duration("hold"); d > 0 {
@@ -88,14 +98,17 @@ func renewCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "renew",
 		Usage:     "extend a lease's expiry",
-		ArgsUsage: "LEASE",
+		ArgsUsage: "LEASE|PATH",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "ttl", Usage: "new lifetime from now (default: the TTL it was acquired with)"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := leaseArg(c)
+			id, gone, err := leaseArg(c)
 			if err != nil {
 				return err
+			}
+			if gone {
+				return exitf(api.ExitNotFound, "no lease holds %s", c.Args().First())
 			}
 			var req api.RenewRequest
 			if d := c.Duration("ttl"); d > 0 {
@@ -177,14 +190,39 @@ func printLeases(c *cli.Context, out api.Leases) error {
 	return nil
 }
 
-// leaseArg reads the LEASE argument: a positive number.
-func leaseArg(c *cli.Context) (string, error) {
+// leaseArg reads the LEASE argument: a lease id, or the snapshot's path
+// or name as acquire printed it, so that a worker can release "$dir".
+// gone reports a path that no lease holds and that no longer exists: a
+// release that already happened.
+func leaseArg(c *cli.Context) (id string, gone bool, err error) {
 	a, err := args(c, 1, 1)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if n, err := strconv.ParseUint(a[0], 10, 64); err != nil || n == 0 {
-		return "", exitf(api.ExitUsage, "lease %q: a lease is a positive number, as `bmsched leases` or `acquire --json` shows", a[0])
+	arg := a[0]
+	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {
+		if n == 0 {
+			return "", false, exitf(api.ExitUsage, "lease 0: lease ids start at 1")
+		}
+		return arg, false, nil
 	}
-	return a[0], nil
+	if !strings.Contains(arg, "/") && fsscan.ValidMachineName(arg) != nil {
+		return "", false, exitf(api.ExitUsage, "lease %q: give the lease id, or the snapshot path that acquire printed", arg)
+	}
+	var out api.Leases
+	if err := client(c).Do(c.Context, "GET", "/v1/leases", nil, &out); err != nil {
+		return "", false, err
+	}
+	abs, _ := filepath.Abs(arg)
+	for _, l := range out.Leases {
+		if l.Path == arg || l.Path == abs || l.Snapshot == arg {
+			return strconv.FormatUint(l.ID, 10), false, nil
+		}
+	}
+	if strings.Contains(arg, "/") {
+		if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
+			return "", true, nil
+		}
+	}
+	return "", false, exitf(api.ExitNotFound, "no lease holds %s (`bmsched leases` lists them)", arg)
 }
