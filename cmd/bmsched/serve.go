@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,6 +25,7 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
+			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; 0 disables it"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -42,6 +44,9 @@ func serveCommand() *cli.Command {
 					return exitf(2, "--operators: %v", err)
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
+			}
+			if c.Duration("reconcile-every") < 0 {
+				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", c.Duration("reconcile-every"))
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
@@ -62,6 +67,8 @@ func serveCommand() *cli.Command {
 				Operators:    c.String("operators"),
 				OperatorsGID: opsGID,
 				GCOnBoot:     c.Bool("gc-on-boot"),
+
+				ReconcileEvery: c.Duration("reconcile-every"),
 			}, nil)
 		},
 	}

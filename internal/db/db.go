@@ -38,6 +38,8 @@ type DB struct {
 	path string
 	// maxEvents bounds the event log; older events are dropped.
 	maxEvents uint64
+	// appended wakes those following the event log (events.go).
+	appended eventSignal
 }
 
 // Options tune Open.

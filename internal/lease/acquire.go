@@ -249,9 +249,10 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 }
 
 // abandon undoes a lease that never became active: the record goes first,
-// then the snapshot at path (normally the temporary; "" for none), so that a crash
-// between leaves only a .bmsched-* temporary that Recover removes, never a
-// record that would make Recover delete a snapshot someone else made.
+// then the snapshot at path (normally the temporary; "" for none), so that
+// a crash between leaves only a .bmsched-* temporary that Recover removes,
+// never a record that would make Recover delete a snapshot someone else
+// made.
 func (s *Scheduler) abandon(l db.Lease, path, why string) {
 	s.mu.Lock()
 	if e := s.live[l.ID]; e != nil && e.creating {

@@ -105,22 +105,33 @@ func (s *Scheduler) dispatchLocked() {
 	}
 	taken := map[string]int{}
 	kept := s.queue[:0]
-	for pos, w := range s.queue {
+	for _, w := range s.queue {
+		// Reasons are worded for `leases --waiting`: what is full, by
+		// which limit, and how many wait ahead (those still queued).
+		machineFull := s.cfg.MaxPerMachine > 0 && s.used[w.key]+taken[w.key] >= s.cfg.MaxPerMachine
+		machine := fmt.Sprintf("machine %s at capacity (%d of %d leases, serve --max-leases-per-machine", w.key, s.used[w.key], s.cfg.MaxPerMachine)
+		if n := taken[w.key]; n > 0 {
+			machine += fmt.Sprintf("; %d ahead wait for it too", n)
+		}
+		machine += ")"
 		if hostFree == 0 {
 			spare := ""
 			if n := s.cfg.MaxLeases - s.total; n > 0 {
 				spare = fmt.Sprintf("; %d free kept for requests ahead that wait for their machines", n)
 			}
-			w.reason = fmt.Sprintf("host at capacity (%d of %d leases, serve --max-leases%s); %d ahead in the queue", s.total, s.cfg.MaxLeases, spare, pos)
+			w.reason = fmt.Sprintf("host at capacity (%d of %d leases, serve --max-leases%s)", s.total, s.cfg.MaxLeases, spare)
+			if machineFull {
+				w.reason += ", and " + machine
+			}
+			w.reason += fmt.Sprintf("; %d ahead in the queue", len(kept))
 			kept = append(kept, w)
 			continue
 		}
 		if hostFree > 0 {
 			hostFree--
 		}
-		inUse := s.used[w.key] + taken[w.key]
-		if s.cfg.MaxPerMachine > 0 && inUse >= s.cfg.MaxPerMachine {
-			w.reason = fmt.Sprintf("machine %s at capacity (%d of %d leases, serve --max-leases-per-machine)", w.key, s.used[w.key], s.cfg.MaxPerMachine)
+		if machineFull {
+			w.reason = machine
 			taken[w.key]++ // later requests for this machine wait behind it
 			kept = append(kept, w)
 			continue

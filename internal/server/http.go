@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/machines", s.listMachines)
 	mux.HandleFunc("GET /v1/machine", s.showMachine)
 	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("GET /v1/events/follow", s.followEvents)
 	mux.HandleFunc("POST /v1/acquire", s.acquire)
 	mux.HandleFunc("GET /v1/leases", s.listLeases)
 	mux.HandleFunc("POST /v1/leases/{id}/release", s.release)

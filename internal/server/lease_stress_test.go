@@ -119,15 +119,24 @@ func TestLeaseStress(t *testing.T) {
 		if ls := d.leases(ctx, true); len(ls.Leases) != 0 || len(ls.Waiting) != 0 {
 			t.Errorf("after every release: %d leases, %d waiting; want none", len(ls.Leases), len(ls.Waiting))
 		}
+		// The inventory learns of the snapshots' deletion from its
+		// watcher, a moment later.
 		var list api.List
-		if err := d.client.Do(ctx, "GET", "/v1/machines", nil, &list); err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range list.Machines {
-			if m.Leases != 0 || len(m.Snapshots) != 0 {
-				t.Errorf("machine %s: %d leases, snapshots %v; want none", m.Name, m.Leases, m.Snapshots)
+		stale := func() string {
+			list = api.List{}
+			if err := d.client.Do(ctx, "GET", "/v1/machines", nil, &list); err != nil {
+				t.Fatal(err)
 			}
+			for _, m := range list.Machines {
+				if m.Leases != 0 || len(m.Snapshots) != 0 {
+					return fmt.Sprintf("machine %s: %d leases, snapshots %v; want none", m.Name, m.Leases, m.Snapshots)
+				}
+			}
+			return ""
 		}
+		waited := time.Now()
+		eventually(t, 5*time.Second, "the inventory still lists snapshots", func() bool { return stale() == "" })
+		t.Logf("inventory caught up %v after the last release", time.Since(waited).Round(time.Millisecond))
 		for _, n := range names {
 			if left := leftovers(t, filepath.Join(vol, n), n); len(left) != 0 {
 				t.Errorf("left in %s: %v", n, left)

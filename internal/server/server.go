@@ -16,6 +16,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/ops"
@@ -38,6 +39,10 @@ type Config struct {
 	Operators    string   // group whose members may run operator commands; "" for root only
 	OperatorsGID int      // its gid
 	GCOnBoot     bool     // run gc --boot when the boot id changed
+
+	// ReconcileEvery is the period of the full rescan that repairs what
+	// the watcher's events missed; 0 for none.
+	ReconcileEvery time.Duration
 }
 
 // Server is a running daemon.
@@ -48,6 +53,9 @@ type Server struct {
 	leases *lease.Scheduler
 	ops    *ops.Ops
 	log    *slog.Logger
+
+	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
+	followers followers       // ends the event streams at shutdown
 }
 
 // Run starts the daemon and serves until ctx is done; then it stops
@@ -69,6 +77,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return err
 	}
 	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log}
+	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -86,6 +95,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.followers.stop)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
@@ -104,6 +114,8 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()
 	}
+	// Before the scheduler stops: the watcher's rescans end leases.
+	s.stopWatch()
 	return nil
 }
 
@@ -134,6 +146,11 @@ func (s *Server) start() error {
 		if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "boot", Message: msg}); err != nil {
 			return err
 		}
+	}
+	// Watched before the first scan, so that whatever changes once the
+	// scan has begun raises an event.
+	if err := s.startWatch(); err != nil {
+		return err
 	}
 	if err := s.inv.RescanAll("scan"); err != nil {
 		// A directory that cannot be read is reported, not fatal: the rest
@@ -167,6 +184,7 @@ func (s *Server) start() error {
 		}
 	}
 	s.leases.Start()
+	s.runWatch()
 	return nil
 }
 
