@@ -105,7 +105,7 @@ func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
 	var strays []db.Stray
 	for _, e := range ents {
 		switch {
-		case fsscan.ValidComponent(e.Name()) != nil:
+		case fsscan.ValidVolumeName(e.Name()) != nil:
 			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a valid volume name"})
 		case !e.IsDir():
 			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a directory"})

@@ -18,7 +18,7 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 		vol, name = "", spec
 	}
 	if hasVol {
-		if err := fsscan.ValidComponent(vol); err != nil {
+		if err := fsscan.ValidVolumeName(vol); err != nil {
 			return db.Machine{}, api.Errorf(api.ExitUsage, "machine %q: volume: %v", spec, err)
 		}
 	}

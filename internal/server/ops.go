@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -107,29 +108,23 @@ func newMachine(spec string) (volume, name string, err error) {
 	return volume, name, nil
 }
 
-func queryRev(q map[string][]string) (uint64, error) {
-	v := ""
-	if r := q["rev"]; len(r) > 0 {
-		v = r[0]
-	}
-	rev, err := strconv.ParseUint(v, 10, 64)
+// revisionParams reads the rev and owner parameters of add and upgrade.
+func revisionParams(q url.Values) (uint64, *ops.Owner, error) {
+	rev, err := strconv.ParseUint(q.Get("rev"), 10, 64)
 	if err != nil || rev == 0 {
-		return 0, api.Errorf(api.ExitUsage, "--rev %q: a revision is a positive number", v)
+		return 0, nil, api.Errorf(api.ExitUsage, "--rev %q: a revision is a positive number", q.Get("rev"))
 	}
-	return rev, nil
-}
-
-func queryOwner(v string) (*ops.Owner, error) {
+	v := q.Get("owner")
 	if v == "" {
-		return nil, nil
+		return rev, nil, nil
 	}
 	u, g, ok := strings.Cut(v, ":")
 	uid, err1 := strconv.Atoi(u)
 	gid, err2 := strconv.Atoi(g)
 	if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
-		return nil, api.Errorf(api.ExitUsage, "--owner %q: want UID:GID", v)
+		return 0, nil, api.Errorf(api.ExitUsage, "--owner %q: want UID:GID", v)
 	}
-	return &ops.Owner{UID: uid, GID: gid}, nil
+	return rev, &ops.Owner{UID: uid, GID: gid}, nil
 }
 
 func (s *Server) source(r *http.Request) ops.Source {
@@ -147,11 +142,7 @@ func (s *Server) opAdd(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", err
 		}
-		rev, err := queryRev(q)
-		if err != nil {
-			return "", err
-		}
-		owner, err := queryOwner(q.Get("owner"))
+		rev, owner, err := revisionParams(q)
 		if err != nil {
 			return "", err
 		}
@@ -169,11 +160,7 @@ func (s *Server) opUpgrade(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", err
 		}
-		rev, err := queryRev(q)
-		if err != nil {
-			return "", err
-		}
-		owner, err := queryOwner(q.Get("owner"))
+		rev, owner, err := revisionParams(q)
 		if err != nil {
 			return "", err
 		}

@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/server"
+	"golang.org/x/sys/unix"
+)
+
+// Releases of one lease racing each other: one deletes, the others wait
+// for it and say the lease had already ended; the end is logged once.
+func TestLeaseReleaseRace(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, base string) {
+		root, vol := newRoot(t, base)
+		addMachine(t, driverOf(t, root), vol, "lin", "gcc")
+		d := startDaemon(t, root, server.Config{})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for round := range 5 {
+			l, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 8
+			msgs := make([]string, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					msgs[i], errs[i] = d.release(ctx, l.ID, "")
+				}()
+			}
+			wg.Wait()
+			released := 0
+			for i := range n {
+				switch {
+				case errs[i] != nil:
+					t.Errorf("round %d: release: %v", round, errs[i])
+				case msgs[i] == fmt.Sprintf("lease %d released", l.ID):
+					released++
+				case msgs[i] != fmt.Sprintf("lease %d had already ended", l.ID):
+					t.Errorf("round %d: release said %q", round, msgs[i])
+				}
+			}
+			if released != 1 {
+				t.Errorf("round %d: %d releases say they released lease %d; want 1: %q", round, released, l.ID, msgs)
+			}
+			if _, err := os.Lstat(l.Path); !os.IsNotExist(err) {
+				t.Errorf("round %d: snapshot after release: %v", round, err)
+			}
+			var es api.Events
+			if err := d.client.Do(ctx, "GET", "/v1/events?n=1000", nil, &es); err != nil {
+				t.Fatal(err)
+			}
+			ends := 0
+			for _, e := range es.Events {
+				if e.Lease == l.ID && strings.Contains(e.Message, "ended") {
+					ends++
+				}
+			}
+			if ends != 1 {
+				t.Errorf("round %d: lease %d ended %d times in the event log", round, l.ID, ends)
+			}
+		}
+	})
+}
+
+// A release that fails half way (the snapshot cannot be deleted) says so,
+// and a release retried later does the work, rather than answering that
+// it is done while the snapshot and the lease are still there.
+func TestLeaseReleaseRetry(t *testing.T) {
+	// The plain driver refuses to delete a directory without its mark:
+	// a failure that is easy to cause and to undo.
+	root, vol := newRoot(t, t.TempDir())
+	addMachine(t, driverOf(t, root), vol, "lin", "gcc")
+	d := startDaemon(t, root, server.Config{MaxLeases: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mark = "user.bmsched.uuid"
+	buf := make([]byte, 64)
+	n, err := unix.Lgetxattr(l.Path, mark, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := buf[:n]
+	if err := unix.Lremovexattr(l.Path, mark); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if msg, err := d.release(ctx, l.ID, ""); exitOf(err) != api.ExitFailed {
+			t.Fatalf("release %d of an undeletable snapshot: %q, %v; want a failure", i+1, msg, err)
+		}
+		if _, err := os.Lstat(l.Path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls := d.leases(ctx, false)
+	if len(ls.Leases) != 1 || ls.Leases[0].State != "releasing" {
+		t.Fatalf("after failed releases: %+v; want lease %d releasing", ls.Leases, l.ID)
+	}
+	// Its slot is still taken: the snapshot is still there.
+	if _, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"}); exitOf(err) != api.ExitNoCapacity {
+		t.Fatalf("acquire while the failed release holds the only slot: %v", err)
+	}
+	if err := unix.Lsetxattr(l.Path, mark, uuid, 0); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := d.release(ctx, l.ID, ""); err != nil || msg != fmt.Sprintf("lease %d released", l.ID) {
+		t.Fatalf("release once the snapshot can go: %q, %v", msg, err)
+	}
+	if _, err := os.Lstat(l.Path); !os.IsNotExist(err) {
+		t.Fatalf("snapshot after release: %v", err)
+	}
+	l2, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})
+	if err != nil {
+		t.Fatalf("acquire after the release freed the slot: %v", err)
+	}
+	if _, err := d.release(ctx, l2.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+}
