@@ -74,7 +74,7 @@ func runAs(t *testing.T, bin string, uid uint32, args ...string) (int, string, s
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/", "GORACE=" + os.Getenv("GORACE")}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 	var stdout, stderr bytes.Buffer

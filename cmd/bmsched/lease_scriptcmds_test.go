@@ -27,6 +27,14 @@ func init() {
 	scriptCmds["waitleases"] = cmdWaitLeases
 	scriptCmds["waitqueue"] = cmdWaitQueue
 	scriptCmds["leasecheck"] = cmdLeaseCheck
+
+	// Under -race every process sleeps a second as it exits, to let late
+	// reports out (GORACE atexit_sleep_ms, default 1000): with a daemon
+	// stopped and a client run for every step, the scripts would spend
+	// most of their time asleep. testscript passes GORACE on.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=10")
+	}
 }
 
 // owners are the processes that spawn started, by script and name.

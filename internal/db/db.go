@@ -38,6 +38,8 @@ type DB struct {
 	path string
 	// maxEvents bounds the event log; older events are dropped.
 	maxEvents uint64
+	// group lets concurrent lease updates share commits.
+	group groupCommit
 	// appended wakes those following the event log (events.go).
 	appended eventSignal
 }
@@ -79,9 +81,6 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	// Concurrent requests share commits; a short delay keeps a lone
-	// request fast while still gathering the ones that arrive together.
-	b.MaxBatchDelay = 2 * time.Millisecond
 	d := &DB{bolt: b, path: path, maxEvents: opt.MaxEvents}
 	if opt.ReadOnly {
 		if err := d.checkVersion(); err != nil {

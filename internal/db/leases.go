@@ -57,7 +57,7 @@ func putLease(tx *bolt.Tx, l *Lease) error {
 // must do nothing but fill the record.
 func (d *DB) CreateLease(build func(id uint64) Lease) (Lease, error) {
 	var l Lease
-	err := d.bolt.Batch(func(tx *bolt.Tx) error {
+	err := d.batch(func(tx *bolt.Tx) error {
 		id, err := tx.Bucket(bucketLeases).NextSequence()
 		if err != nil {
 			return err
@@ -73,7 +73,7 @@ func (d *DB) CreateLease(build func(id uint64) Lease) (Lease, error) {
 // events given. fn may run more than once; ok is false, and fn is not
 // called, when the lease does not exist.
 func (d *DB) UpdateLease(id uint64, fn func(l *Lease), events ...Event) (l Lease, ok bool, err error) {
-	err = d.bolt.Batch(func(tx *bolt.Tx) error {
+	err = d.batch(func(tx *bolt.Tx) error {
 		l, ok, err = getLease(tx, id)
 		if err != nil || !ok {
 			return err
@@ -90,7 +90,7 @@ func (d *DB) UpdateLease(id uint64, fn func(l *Lease), events ...Event) (l Lease
 // EndLease deletes a lease record and appends the events given, in a
 // shared commit. Ending a lease that is already gone is not an error.
 func (d *DB) EndLease(id uint64, events ...Event) error {
-	return d.bolt.Batch(func(tx *bolt.Tx) error {
+	return d.batch(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketLeases).Delete(u64(id)); err != nil {
 			return err
 		}

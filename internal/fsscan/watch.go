@@ -3,6 +3,7 @@ package fsscan
 import (
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,9 +157,9 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 	if err != nil {
 		return nil, pathError("watch machines root", root, err)
 	}
-	root = strings.TrimSuffix(root, "/")
+	root = filepath.Clean(root)
 	w := &Watcher{
-		root: root, prefix: root + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
+		root: root, prefix: strings.TrimSuffix(root, "/") + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
 		tree: map[string]*volumeWatch{}, rootStrays: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}

@@ -90,12 +90,18 @@ func (w *Watcher) unwatch(path string) { _ = w.remove(path) }
 // adding a watch that exists costs one syscall and changes nothing. It
 // asks for no rescan: its callers rescan everything after it.
 func (w *Watcher) resync() {
+	w.limitLogged = false // once per resync is often enough
+	// The root's own watch too: the kernel drops it silently when the
+	// filesystem under it is unmounted.
+	if err := w.add(w.root); err != nil {
+		w.log.Error("cannot watch the machines root; the next reconcile tries again", "err", pathError("watch machines root", w.root, err))
+		return
+	}
 	des, err := os.ReadDir(w.root)
 	if err != nil {
 		w.log.Error("cannot read the machines root to watch it", "err", pathError("read machines root", w.root, err))
 		return
 	}
-	w.limitLogged = false // once per resync is often enough
 	seen := map[string]bool{}
 	clear(w.rootStrays)
 	for _, de := range des {

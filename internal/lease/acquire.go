@@ -38,7 +38,8 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if err := fsscan.ValidComponent(req.Toolchain); err != nil {
 		return db.Lease{}, api.Errorf(api.ExitUsage, "toolchain: %v", err)
 	}
-	if _, _, err := s.check(req); err != nil {
+	m, image, err := s.check(req)
+	if err != nil {
 		return db.Lease{}, err
 	}
 	var owner *ownerWatch
@@ -55,7 +56,8 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 		}
 		return db.Lease{}, err
 	}
-	if err := s.admit(ctx, req); err != nil {
+	waited, err := s.admit(ctx, req)
+	if err != nil {
 		return fail(err)
 	}
 	key := machineKey(req.Volume, req.Machine)
@@ -66,8 +68,10 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 		return fail(err)
 	}
 	defer s.leave(key)
-	// The machine may have changed while the request waited.
-	m, image, err := s.check(req)
+	if waited {
+		// The machine may have changed while the request waited.
+		m, image, err = s.check(req)
+	}
 	if err == nil {
 		var l db.Lease
 		if l, err = s.create(req, m, image, owner); err == nil {

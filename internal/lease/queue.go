@@ -35,8 +35,8 @@ type Waiting struct {
 
 // admit takes a capacity slot for req, waiting up to req.Wait in the
 // queue. Every request goes through the queue, so that a new request can
-// never overtake one that waits.
-func (s *Scheduler) admit(ctx context.Context, req Request) error {
+// never overtake one that waits. waited reports that it had to wait.
+func (s *Scheduler) admit(ctx context.Context, req Request) (waited bool, err error) {
 	w := &waiter{
 		priority: req.Priority,
 		key:      machineKey(req.Volume, req.Machine),
@@ -59,14 +59,14 @@ func (s *Scheduler) admit(ctx context.Context, req Request) error {
 	select {
 	case <-w.granted:
 		s.mu.Unlock()
-		return nil
+		return false, nil
 	default:
 	}
 	if req.Wait <= 0 {
 		s.removeLocked(w)
 		reason := w.reason
 		s.mu.Unlock()
-		return api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s; retry later or wait with --wait DUR", req.Volume, req.Machine, reason)
+		return false, api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s; retry later or wait with --wait DUR", req.Volume, req.Machine, reason)
 	}
 	s.mu.Unlock()
 
@@ -75,7 +75,7 @@ func (s *Scheduler) admit(ctx context.Context, req Request) error {
 	var cause string
 	select {
 	case <-w.granted:
-		return nil
+		return true, nil
 	case <-timer.C:
 		cause = fmt.Sprintf("waited %s", req.Wait)
 	case <-ctx.Done():
@@ -92,7 +92,7 @@ func (s *Scheduler) admit(ctx context.Context, req Request) error {
 	default:
 		s.removeLocked(w)
 	}
-	return api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s (%s); retry later or wait longer with --wait DUR", req.Volume, req.Machine, w.reason, cause)
+	return true, api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s (%s); retry later or wait longer with --wait DUR", req.Volume, req.Machine, w.reason, cause)
 }
 
 // dispatchLocked grants slots to waiters in queue order. A waiter that

@@ -180,9 +180,19 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 	}
 	s.mu.Unlock()
 
+	// Read the record again under the claim: the caller's copy may
+	// predate an end that finished while this one waited, and must not
+	// make this one delete and log again.
+	id := l.ID
+	l, ok, err := s.db.Lease(id)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		s.forget(id)
+		return endedElsewhere, nil
+	}
 	if l.State != db.LeaseReleasing {
-		id := l.ID
-		var ok bool
 		l, ok, err = s.db.UpdateLease(id, func(l *db.Lease) { l.State = db.LeaseReleasing })
 		if err != nil {
 			return 0, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,4 +132,52 @@ func TestLeaseReleaseRetry(t *testing.T) {
 	if _, err := d.release(ctx, l2.ID, ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Leases of an earlier boot died with their VMs: the next daemon ends
+// them and deletes their snapshots before it lets clients in; ids go on.
+func TestLeaseEndsAtReboot(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, base string) {
+		root, vol := newRoot(t, base)
+		addMachine(t, driverOf(t, root), vol, "lin", "gcc")
+		db := filepath.Join(t.TempDir(), "bmsched.db")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		d := startDaemon(t, root, server.Config{DB: db, BootID: "boot-1"})
+		var old []api.Lease
+		for range 2 {
+			l, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc", TTL: "1h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			old = append(old, l)
+		}
+		d.stop()
+		d = startDaemon(t, root, server.Config{DB: db, BootID: "boot-1"})
+		if n := len(d.leases(ctx, false).Leases); n != 2 {
+			t.Fatalf("after a restart in the same boot: %d leases, want 2", n)
+		}
+		d.stop()
+
+		d = startDaemon(t, root, server.Config{DB: db, BootID: "boot-2"})
+		if ls := d.leases(ctx, false).Leases; len(ls) != 0 {
+			t.Fatalf("after a reboot: leases %+v, want none", ls)
+		}
+		for _, l := range old {
+			if _, err := os.Lstat(l.Path); !os.IsNotExist(err) {
+				t.Errorf("snapshot %s of a lease of the earlier boot: %v", l.Path, err)
+			}
+		}
+		l, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.ID != 3 {
+			t.Errorf("first lease after the reboot has id %d, want 3", l.ID)
+		}
+		if _, err := d.release(ctx, l.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
