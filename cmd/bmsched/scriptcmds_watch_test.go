@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,7 +13,10 @@ import (
 	"github.com/bmsched/bmsched/internal/api"
 )
 
-func init() { scriptCmds["listwait"] = cmdListWait }
+func init() {
+	scriptCmds["listwait"] = cmdListWait
+	scriptCmds["waitgrep"] = cmdWaitGrep
+}
 
 // listWaitFor is how long listwait waits: design §7 wants the manual's
 // steps reflected within a fraction of a second.
@@ -85,4 +89,28 @@ func listWaitMatch(args []string, got any, perr error) bool {
 		return regexp.MustCompile(re).MatchString(gs)
 	}
 	return gs == args[1]
+}
+
+// waitgrep FILE REGEX: wait, up to 5 seconds, until FILE has a line that
+// matches REGEX. It is how a script knows that a background command, such
+// as `events --follow` writing to a file, has got as far as it must before
+// the script stops it.
+func cmdWaitGrep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitgrep FILE REGEX")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		data, err := os.ReadFile(path)
+		if err == nil && re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitgrep: no line of %s matches %q after 5s (%v); it holds:\n%s", args[0], args[1], err, data)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
