@@ -114,6 +114,10 @@ func cmdJSON(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: json PATH [WANT]")
 	}
+	if strings.HasSuffix(args[0], ".") || strings.Contains(args[0], "..") {
+		// An unquoted # starts a comment in a script: write 'a.#'.
+		ts.Fatalf("json %s: empty path element (quote a length as 'path.#')", args[0])
+	}
 	var doc any
 	if err := json.Unmarshal([]byte(ts.ReadFile("stdout")), &doc); err != nil {
 		ts.Fatalf("stdout is not JSON: %v", err)
