@@ -24,10 +24,7 @@ func diff(source string, old, next *db.Machine) []db.Event {
 		return nil
 	case old == nil:
 		es := []db.Event{ev("machine-appeared", "machine %s/%s appeared (%s)", m.Volume, m.Name, next.State)}
-		for _, s := range next.Strays {
-			es = append(es, ev("stray-found", "stray %s: %s", s.Name, s.Reason))
-		}
-		return es
+		return append(es, strayEvents(ev, next.Strays)...)
 	case next == nil:
 		return []db.Event{ev("machine-gone", "machine %s/%s is gone", m.Volume, m.Name)}
 	}
@@ -94,10 +91,28 @@ func diff(source string, old, next *db.Machine) []db.Event {
 	for _, s := range old.Strays {
 		oldStrays[s.Name+"\x00"+s.Reason] = true
 	}
+	var found []db.Stray
 	for _, s := range next.Strays {
 		if !oldStrays[s.Name+"\x00"+s.Reason] {
-			es = append(es, ev("stray-found", "stray %s: %s", s.Name, s.Reason))
+			found = append(found, s)
 		}
+	}
+	return append(es, strayEvents(ev, found)...)
+}
+
+// maxStrayEvents bounds the stray events of one change, so that a flood
+// of files dropped into a machine directory cannot push everything else
+// out of the bounded event log.
+const maxStrayEvents = 10
+
+func strayEvents(ev func(kind, format string, args ...any) db.Event, found []db.Stray) []db.Event {
+	var es []db.Event
+	for i, s := range found {
+		if i == maxStrayEvents {
+			es = append(es, ev("stray-found", "and %d more strays (`bmsched show` lists them)", len(found)-i))
+			break
+		}
+		es = append(es, ev("stray-found", "stray %s: %s", s.Name, s.Reason))
 	}
 	return es
 }

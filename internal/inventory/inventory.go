@@ -5,6 +5,8 @@
 package inventory
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -197,13 +199,9 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 		scanned = &m
 	}
 	now := time.Now().UTC()
-	defer inv.notify()
-	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
+	build := func(old *db.Machine) *db.Machine {
 		if scanned == nil {
-			if old == nil {
-				return nil, nil, nil
-			}
-			return nil, diff(source, old, nil), nil
+			return nil
 		}
 		next := record(volume, dir, scanned, now)
 		if old != nil {
@@ -212,6 +210,33 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 		if next.Deleting {
 			next.State = string(fsscan.Deleting)
 		}
+		return next
+	}
+	// Most rescans find nothing new (a build's snapshot came and went):
+	// those cost a read, not a commit.
+	old, ok, err := inv.DB.Machine(volume, name)
+	if err != nil {
+		return err
+	}
+	if ok && sameRecord(&old, build(&old)) || !ok && scanned == nil {
+		return nil
+	}
+	defer inv.notify()
+	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
+		next := build(old)
 		return next, diff(source, old, next), nil
 	})
+}
+
+// sameRecord reports whether two records differ in nothing but the time
+// of their scan.
+func sameRecord(a, b *db.Machine) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, y := *a, *b
+	x.Scanned, y.Scanned = time.Time{}, time.Time{}
+	xj, err1 := json.Marshal(x)
+	yj, err2 := json.Marshal(y)
+	return err1 == nil && err2 == nil && bytes.Equal(xj, yj)
 }
