@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -61,7 +62,7 @@ func serveCommand() *cli.Command {
 				MaxPerMachine: c.Int("max-leases-per-machine"),
 				// Crash points let the tests kill the daemon half way
 				// through a request; nothing else sets this.
-				CrashAt: os.Getenv("BMSCHED_CRASH_AT"),
+				CrashAt: os.Getenv(crash.EnvVar),
 
 				Toolchains:   c.StringSlice("toolchains"),
 				Operators:    c.String("operators"),

@@ -184,7 +184,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		s.mu.Lock()
 		s.live[l.ID] = e
 		s.mu.Unlock()
-		s.crashPoint("acquire-intent")
+		s.cfg.CrashAt.At("acquire-intent")
 
 		if _, err := os.Lstat(l.Path); err == nil && attempt < maxNameTries {
 			// Someone made this name by hand: skip it before paying for
@@ -200,7 +200,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 			s.abandon(l, l.Temp, "tagging the snapshot failed: "+err.Error())
 			return db.Lease{}, err
 		}
-		s.crashPoint("acquire-snapshot")
+		s.cfg.CrashAt.At("acquire-snapshot")
 
 		err = unix.Renameat2(unix.AT_FDCWD, l.Temp, unix.AT_FDCWD, l.Path, unix.RENAME_NOREPLACE)
 		if errors.Is(err, unix.EEXIST) && attempt < maxNameTries {
@@ -212,7 +212,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 			s.abandon(l, l.Temp, "rename failed: "+err.Error())
 			return db.Lease{}, &os.LinkError{Op: "rename", Old: l.Temp, New: l.Path, Err: err}
 		}
-		s.crashPoint("acquire-rename")
+		s.cfg.CrashAt.At("acquire-rename")
 
 		active, ok, err := s.db.UpdateLease(l.ID, func(l *db.Lease) {
 			l.State = db.LeaseActive
@@ -233,7 +233,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		// answer: Recover keeps it, since a crash after the answer looks
 		// the same, and a client that got a path must keep its lease. Its
 		// TTL, its owner or a release ends it.
-		s.crashPoint("acquire-commit")
+		s.cfg.CrashAt.At("acquire-commit")
 
 		s.mu.Lock()
 		e.creating = false

@@ -202,7 +202,7 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 			return endedElsewhere, nil
 		}
 	}
-	s.crashPoint("release-intent")
+	s.cfg.CrashAt.At("release-intent")
 	drv, err := s.inv.Driver(l.Volume)
 	if err != nil {
 		return 0, err
@@ -214,7 +214,7 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 		}
 		how = endedGone
 	}
-	s.crashPoint("release-delete")
+	s.cfg.CrashAt.At("release-delete")
 	msg := fmt.Sprintf("lease %d ended: %s", l.ID, why)
 	if how == endedGone {
 		msg += " (snapshot was already gone)"

@@ -10,11 +10,10 @@ package lease
 
 import (
 	"log/slog"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/inventory"
 )
@@ -26,7 +25,7 @@ type Config struct {
 	BootID        string
 	// CrashAt names a crash point at which the daemon kills itself with
 	// SIGKILL: set only by tests that prove crash consistency.
-	CrashAt string
+	CrashAt crash.Point
 	Log     *slog.Logger
 }
 
@@ -123,15 +122,6 @@ func (s *Scheduler) wakeReaper() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
-	}
-}
-
-// crashPoint kills the daemon at the named point when a test armed it.
-func (s *Scheduler) crashPoint(name string) {
-	if s.cfg.CrashAt == name {
-		s.log.Warn("crash point reached: killing the daemon", "point", name)
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
 	}
 }
 

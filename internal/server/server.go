@@ -159,7 +159,7 @@ func (s *Server) start() error {
 	}
 	s.leases = lease.New(lease.Config{
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
-		BootID: boot, CrashAt: s.cfg.CrashAt, Log: s.log,
+		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log,
 	}, s.db, s.inv)
 	changed, err := s.leases.Recover()
 	if err != nil {
