@@ -5,22 +5,28 @@ import (
 )
 
 // Close refuses new acquires on a machine until Reopen: the first step of
-// a delete. Acquires already past the gate are counted by InUse, so a
-// delete that sees nothing in use is sure that nothing is on its way.
+// a delete, and of gc's sweep of a machine. Acquires already past the gate
+// are counted by InUse, so a caller that sees nothing in use is sure that
+// nothing is on its way. Closes nest: each needs its Reopen.
 func (s *Scheduler) Close(volume, machine string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed == nil {
-		s.closed = map[string]bool{}
+		s.closed = map[string]int{}
 	}
-	s.closed[machineKey(volume, machine)] = true
+	s.closed[machineKey(volume, machine)]++
 }
 
-// Reopen lets acquires on a machine through again.
+// Reopen undoes one Close.
 func (s *Scheduler) Reopen(volume, machine string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.closed, machineKey(volume, machine))
+	key := machineKey(volume, machine)
+	if s.closed[key] <= 1 {
+		delete(s.closed, key)
+		return
+	}
+	s.closed[key]--
 }
 
 // enter passes an admitted acquire through the machine's gate and counts
@@ -28,8 +34,8 @@ func (s *Scheduler) Reopen(volume, machine string) {
 func (s *Scheduler) enter(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed[key] {
-		return api.Errorf(api.ExitRefused, "machine %s is not active: `bmsched delete` is draining it", key)
+	if s.closed[key] > 0 {
+		return api.Errorf(api.ExitRefused, "machine %s is not active: `bmsched delete` (or gc) is clearing it; retry later", key)
 	}
 	if s.inflight == nil {
 		s.inflight = map[string]int{}

@@ -43,7 +43,7 @@ type Scheduler struct {
 	queue    []*waiter         // waiting requests, in service order
 	arrival  uint64            // arrival counter for the queue
 	changed  chan struct{}     // closed and replaced at every lease change
-	closed   map[string]bool   // machines whose acquires are refused (being deleted)
+	closed   map[string]int    // machines whose acquires are refused (being deleted)
 	inflight map[string]int    // acquires past the gate, not yet live or failed
 
 	kick chan struct{} // wakes the reaper to recompute its deadline

@@ -198,6 +198,9 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 	if err != nil {
 		return err
 	}
+	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
+		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	}
 	if m.Current == 0 {
 		return api.Errorf(api.ExitRefused, "machine %s/%s has no current revision to roll back from", volume, machine)
 	}
@@ -223,9 +226,9 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 	return nil
 }
 
-// prune deletes revisions that no link, image or lease depends on. A
-// lease depends on its image, and an image on the revision it was
-// bootstrapped from.
+// prune deletes revisions older than the current one that no link, image,
+// lease or command under way depends on. A lease depends on its image,
+// and an image on the revision it was bootstrapped from.
 func (o *Ops) prune(volume, machine string, progress Progress) error {
 	m, err := o.scan(volume, machine)
 	if err != nil {
@@ -235,13 +238,23 @@ func (o *Ops) prune(volume, machine string, progress Progress) error {
 	for _, im := range m.Images {
 		keep[im.BaseRevision] = true
 	}
+	ops, err := o.db.Ops()
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if op.Volume == volume && op.Machine == machine {
+			keep[op.Rev] = true // a bootstrap's base, an upgrade's target
+		}
+	}
 	drv, err := o.driver(volume)
 	if err != nil {
 		return err
 	}
 	var revs []uint64
 	for _, r := range m.Revisions {
-		if !keep[r.Rev] {
+		// Only older ones: a newer revision is staged for an upgrade.
+		if !keep[r.Rev] && r.Rev < m.Current {
 			revs = append(revs, r.Rev)
 		}
 	}

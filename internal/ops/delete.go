@@ -25,48 +25,65 @@ func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.D
 	if err := validate(volume, machine); err != nil {
 		return err
 	}
-	defer o.lock(volume, machine)()
-	m, err := o.scan(volume, machine)
+	op, err := o.startDelete(volume, machine, progress)
 	if err != nil {
 		return err
 	}
-	if len(m.Strays) > 0 {
-		names := make([]string, len(m.Strays))
-		for i, s := range m.Strays {
-			names[i] = s.Name + " (" + s.Reason + ")"
-		}
-		return api.Errorf(api.ExitRefused, "machine %s/%s holds entries bmsched did not make and will not delete: %s; move them away, then delete again", volume, machine, strings.Join(names, ", "))
-	}
-	p := o.paths(volume, machine)
-	old, _ := currentTarget(p)
-	op := &db.Op{Kind: "delete", Volume: volume, Machine: machine, Step: "draining", OldLink: old, Started: time.Now().UTC()}
-	if err := o.db.PutOp(op); err != nil {
-		return err
-	}
-	o.leases.Close(volume, machine)
-	if err := o.db.SetDeleting(volume, machine, true); err != nil {
-		o.leases.Reopen(volume, machine)
-		return err
-	}
-	if old != "" {
-		if err := os.Remove(p.link()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			o.giveUp(op, "removing the current link failed")
-			return fmt.Errorf("remove current link: %w", err)
-		}
-		progress("removed current link %s -> %s: no new builds", p.link(), old)
-	}
-	o.cfg.CrashAt.At("delete-link-removed")
-	o.rescan(op)
-
+	// The drain runs without the machine's lock, so that a long wait
+	// stalls no other command: the closed gate and the deleting state keep
+	// acquires, upgrades and bootstraps out meanwhile.
 	if err := o.drain(ctx, op, timeout, progress); err != nil {
 		return err
 	}
+	defer o.lock(volume, machine)()
 	op.Step = "removing"
 	if err := o.db.PutOp(op); err != nil {
 		return err
 	}
 	o.cfg.CrashAt.At("delete-removing")
 	return o.finishDelete(op, progress)
+}
+
+// startDelete checks that the machine can be deleted, journals the
+// delete, closes the machine to acquires and removes its current link.
+func (o *Ops) startDelete(volume, machine string, progress Progress) (*db.Op, error) {
+	defer o.lock(volume, machine)()
+	m, err := o.scan(volume, machine)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Strays) > 0 {
+		names := make([]string, len(m.Strays))
+		for i, s := range m.Strays {
+			names[i] = s.Name + " (" + s.Reason + ")"
+		}
+		return nil, api.Errorf(api.ExitRefused, "machine %s/%s holds entries bmsched did not make and will not delete: %s; move them away, then delete again", volume, machine, strings.Join(names, ", "))
+	}
+	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
+		return nil, api.Errorf(api.ExitRefused, "machine %s/%s is already being deleted by another `bmsched delete`", volume, machine)
+	}
+	p := o.paths(volume, machine)
+	old, _ := currentTarget(p)
+	op := &db.Op{Kind: "delete", Volume: volume, Machine: machine, Step: "draining", OldLink: old, Started: time.Now().UTC()}
+	if err := o.db.PutOp(op); err != nil {
+		return nil, err
+	}
+	o.leases.Close(volume, machine)
+	if err := o.db.SetDeleting(volume, machine, true); err != nil {
+		o.leases.Reopen(volume, machine)
+		o.db.EndOp(op.ID)
+		return nil, err
+	}
+	if old != "" {
+		if err := os.Remove(p.link()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			o.giveUp(op, "removing the current link failed")
+			return nil, fmt.Errorf("remove current link: %w", err)
+		}
+		progress("removed current link %s -> %s: no new builds", p.link(), old)
+	}
+	o.cfg.CrashAt.At("delete-link-removed")
+	o.rescan(op)
+	return op, nil
 }
 
 // drain waits until nothing holds the machine.
@@ -124,25 +141,31 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 		}
 		if ok {
 			leased[l.Snapshot] = true
-			parts = append(parts, fmt.Sprintf("lease %d (%s, uid %d%s)", id, l.Snapshot, l.Owner.UID, label(l.Owner.Label)))
+			who := fmt.Sprintf("uid %d", l.Owner.UID)
+			if l.Owner.Label != "" {
+				who += ", " + l.Owner.Label
+			}
+			parts = append(parts, fmt.Sprintf("lease %d (%s, %s)", id, l.Snapshot, who))
 		}
 	}
 	if inflight > 0 {
 		parts = append(parts, fmt.Sprintf("%d acquires under way", inflight))
 	}
+	ops, err := o.db.Ops()
+	if err != nil {
+		return "", err
+	}
+	for _, b := range ops {
+		if b.Kind == "bootstrap" && b.Volume == op.Volume && b.Machine == op.Machine {
+			parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, pid %d)", b.Toolchain, b.ID, b.ClientPID))
+		}
+	}
 	for _, s := range m.Snapshots {
 		if !leased[s.Name] {
-			parts = append(parts, s.Name+" (not made by bmsched)")
+			parts = append(parts, s.Name+" (no lease: made by hand, or left by a crash; remove it once its build is done)")
 		}
 	}
 	return strings.Join(parts, ", "), nil
-}
-
-func label(l string) string {
-	if l == "" {
-		return ""
-	}
-	return ", " + l
 }
 
 // giveUp ends a delete that stops waiting: the link stays removed, so
