@@ -24,14 +24,6 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	if !boot {
 		return nil, nil
 	}
-	leases, err := o.db.Leases()
-	if err != nil {
-		return nil, err
-	}
-	leased := map[string]bool{}
-	for _, l := range leases {
-		leased[l.Path] = true
-	}
 	configured := map[string]bool{}
 	for _, t := range o.cfg.Toolchains {
 		configured[t] = true
@@ -43,7 +35,7 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	var done []string
 	var errs []error
 	for _, rec := range machines {
-		acts, err := o.gcMachine(rec, leased, configured, dryRun)
+		acts, err := o.gcMachine(rec, configured, dryRun)
 		done = append(done, acts...)
 		if err != nil {
 			errs = append(errs, err)
@@ -55,8 +47,22 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	return done, errors.Join(errs...)
 }
 
-func (o *Ops) gcMachine(rec db.Machine, leased, configured map[string]bool, dryRun bool) ([]string, error) {
+func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool) ([]string, error) {
+	if rec.Deleting {
+		return nil, nil // `bmsched delete` is clearing it
+	}
 	defer o.lock(rec.Volume, rec.Name)()
+	// Hold acquires off while deciding which snapshots no lease holds, so
+	// that none is leased between the look and the delete.
+	o.leases.Close(rec.Volume, rec.Name)
+	defer o.leases.Reopen(rec.Volume, rec.Name)
+	if err := o.settle(rec.Volume, rec.Name); err != nil {
+		return nil, err
+	}
+	leased, err := o.leasedPaths(rec.Volume, rec.Name)
+	if err != nil {
+		return nil, err
+	}
 	m, err := o.scan(rec.Volume, rec.Name)
 	if err != nil {
 		return nil, nil // gone meanwhile
@@ -81,7 +87,10 @@ func (o *Ops) gcMachine(rec db.Machine, leased, configured map[string]bool, dryR
 			errs = append(errs, err)
 		}
 	}
-	sweep := m.State != fsscan.Active
+	// Sweep only a directory with no current link at all: a link that is
+	// there but wrong (a typo, a dangling target) is an operator's
+	// mistake to report, not a machine to destroy.
+	sweep := m.State != fsscan.Active && !hasEntry(m.Strays, m.Name)
 	anyLeased := false
 	for _, s := range m.Snapshots {
 		path := filepath.Join(p.dir, s.Name)
@@ -135,4 +144,39 @@ func (o *Ops) gcMachine(rec db.Machine, leased, configured map[string]bool, dryR
 		o.rescan(op)
 	}
 	return acts, errors.Join(errs...)
+}
+
+// settle waits until no acquire is under way on a closed machine.
+func (o *Ops) settle(volume, machine string) error {
+	for {
+		changed := o.leases.Changed()
+		if _, inflight := o.leases.InUse(volume, machine); inflight == 0 {
+			return nil
+		}
+		<-changed
+	}
+}
+
+// leasedPaths are the snapshot paths of a machine's leases.
+func (o *Ops) leasedPaths(volume, machine string) (map[string]bool, error) {
+	ls, err := o.db.Leases()
+	if err != nil {
+		return nil, err
+	}
+	leased := map[string]bool{}
+	for _, l := range ls {
+		if l.Volume == volume && l.Machine == machine {
+			leased[l.Path] = true
+		}
+	}
+	return leased, nil
+}
+
+func hasEntry(strays []fsscan.Stray, name string) bool {
+	for _, s := range strays {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
