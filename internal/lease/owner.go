@@ -12,6 +12,11 @@ import (
 	"github.com/bmsched/bmsched/internal/db"
 )
 
+// errOwnerGone marks the errors of watchOwner that prove the owner has
+// exited (or its pid now names another process); any other error proves
+// nothing, and a lease must not end on it.
+var errOwnerGone = errors.New("owner gone")
+
 // ownerWatch follows the process that owns a lease through a pidfd: the
 // kernel makes it readable when the process exits, and Go's poller parks
 // the waiting goroutine without a thread or a polling loop.
@@ -30,7 +35,7 @@ func watchOwner(pid int, start uint64) (*ownerWatch, error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return nil, fmt.Errorf("no process %d", pid)
+			return nil, fmt.Errorf("no process %d: %w", pid, errOwnerGone)
 		}
 		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
@@ -38,13 +43,19 @@ func watchOwner(pid int, start uint64) (*ownerWatch, error) {
 	got, err := startTime(pid)
 	// Only if the process is still alive after reading /proc did the pid
 	// name it, and not a successor, when we read.
-	if err != nil || exited(fd) {
+	if exited(fd) {
 		f.Close()
-		return nil, fmt.Errorf("process %d exited", pid)
+		return nil, fmt.Errorf("process %d exited: %w", pid, errOwnerGone)
+	}
+	if err != nil {
+		// Alive, but unreadable (/proc mounted with hidepid, say): that
+		// says nothing about the owner being gone.
+		f.Close()
+		return nil, fmt.Errorf("read start time of process %d: %w", pid, err)
 	}
 	if start != 0 && got != start {
 		f.Close()
-		return nil, fmt.Errorf("process %d is not the owner (pid reused: started at tick %d, owner at %d)", pid, got, start)
+		return nil, fmt.Errorf("process %d is not the owner (pid reused: started at tick %d, owner at %d): %w", pid, got, start, errOwnerGone)
 	}
 	return &ownerWatch{pid: pid, start: got, f: f}, nil
 }
@@ -89,7 +100,17 @@ func startTime(pid int) (uint64, error) {
 // watch ends the lease when its owner w exits, unless by then the lease
 // is held (the build ended and someone wants its snapshot kept) or gone.
 func (s *Scheduler) watch(e *entry, w *ownerWatch) {
+	// No new watcher once Stop has begun waiting for them.
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+		s.mu.Unlock()
+		w.close()
+		return
+	default:
+	}
 	s.done.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.done.Done()
 		if !w.wait() {

@@ -98,13 +98,19 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	}
 	if l.State == db.LeaseActive && l.Owner.PID != 0 {
 		w, err := watchOwner(l.Owner.PID, l.Owner.PIDStart)
-		if err != nil {
+		switch {
+		case errors.Is(err, errOwnerGone):
 			if err := del(l.Path); err != nil {
 				return err
 			}
 			return s.db.EndLease(l.ID, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
+		case err != nil:
+			// Cannot tell: keep the lease, unwatched, rather than delete a
+			// running build's snapshot; release, expiry or reboot end it.
+			s.log.Warn("cannot watch the owner of a lease; it stays until released", "lease", l.ID, "err", err)
+		default:
+			e.owner = w
 		}
-		e.owner = w
 	}
 	s.mu.Lock()
 	s.live[l.ID] = e

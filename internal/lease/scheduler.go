@@ -92,8 +92,8 @@ func (s *Scheduler) Start() {
 
 // Stop ends the reaper and the owner watches; leases stay in the database.
 func (s *Scheduler) Stop() {
-	close(s.stop)
 	s.mu.Lock()
+	close(s.stop)
 	for _, e := range s.live {
 		if e.owner != nil {
 			e.owner.close()

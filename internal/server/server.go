@@ -78,10 +78,13 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log}
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
-	if err := s.start(); err != nil {
+	err = s.start()
+	if s.leases != nil {
+		defer s.leases.Stop()
+	}
+	if err != nil {
 		return err
 	}
-	defer s.leases.Stop()
 
 	ln, err := listen(cfg.Socket)
 	if err != nil {
@@ -161,9 +164,12 @@ func (s *Server) start() error {
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log,
 	}, s.db, s.inv)
+	// A record that cannot be finished or undone now (a snapshot busy
+	// with a mount, say) stays as it is, to be tried again at the next
+	// start; it must not keep every other build on the host waiting.
 	changed, err := s.leases.Recover()
 	if err != nil {
-		return fmt.Errorf("recover leases: %w", err)
+		s.recoveryFailed("leases", err)
 	}
 	if changed > 0 {
 		// Recovery deleted snapshots: show the machines as they are now.
@@ -176,7 +182,7 @@ func (s *Server) start() error {
 		CrashAt: crash.Point(s.cfg.CrashAt),
 	}, s.db, s.inv, s.leases)
 	if err := s.ops.Recover(); err != nil {
-		return fmt.Errorf("recover operator commands: %w", err)
+		s.recoveryFailed("operator commands", err)
 	}
 	if s.cfg.GCOnBoot && prev != boot {
 		if _, err := s.ops.GC(true, false, func(f string, a ...any) { s.log.Info("gc --boot: " + fmt.Sprintf(f, a...)) }); err != nil {
@@ -186,6 +192,13 @@ func (s *Server) start() error {
 	s.leases.Start()
 	s.runWatch()
 	return nil
+}
+
+// recoveryFailed reports what recovery could not finish or undo.
+func (s *Server) recoveryFailed(what string, err error) {
+	s.log.Error("recovery incomplete: serving anyway; fix the cause and restart the daemon to retry", "of", what, "err", err)
+	_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "recover-failed",
+		Message: fmt.Sprintf("recovery of %s incomplete (fix the cause and restart the daemon to retry): %v", what, err)})
 }
 
 // listen opens the Unix socket, replacing a stale one that nobody answers
