@@ -19,6 +19,9 @@ import (
 // into place only when complete and marked, so dst never exists half-made:
 // a crash leaves a stray temporary, never a truncated image under a real
 // name.
+// CopyTempPrefix starts the name of a plain snapshot being copied.
+const CopyTempPrefix = ".bmsched-copy-"
+
 func (Plain) Snapshot(src, dst string, readonly bool) error {
 	const op = "snapshot"
 	src, dst = filepath.Clean(src), filepath.Clean(dst)
@@ -32,7 +35,10 @@ func (Plain) Snapshot(src, dst string, readonly bool) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return pathError(op, dst, err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".bmsched-tmp-")
+	// The name is one of bmsched's own temporaries in the layout's
+	// grammar (design §1), so that a copy a crash interrupted is known
+	// for what it is and removed at the next start.
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), CopyTempPrefix)
 	if err != nil {
 		return pathError(op, dst, err)
 	}

@@ -41,7 +41,7 @@ func TestPlain(t *testing.T) {
 			t.Errorf("socket copied")
 		}
 		// No temporary is left next to the snapshot.
-		if m, _ := filepath.Glob(filepath.Join(root, ".modes-snap.bmsched-tmp-*")); len(m) != 0 {
+		if m, _ := filepath.Glob(filepath.Join(root, btrfs.CopyTempPrefix+"*")); len(m) != 0 {
 			t.Errorf("temporaries left: %v", m)
 		}
 	})

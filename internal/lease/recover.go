@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
@@ -76,12 +77,12 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 		}
 		return s.db.EndLease(l.ID, ev("lease-undone", "acquire interrupted by a crash: undone"))
 	case l.State == db.LeaseReleasing:
-		if err := del(l.Path); err != nil {
+		if _, err := s.deleteSnapshot(drv, l); err != nil {
 			return err
 		}
 		return s.db.EndLease(l.ID, ev("lease-released", "release interrupted by a crash: finished"))
 	case l.BootID != s.cfg.BootID:
-		if err := del(l.Path); err != nil {
+		if _, err := s.deleteSnapshot(drv, l); err != nil {
 			return err
 		}
 		return s.db.EndLease(l.ID, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
@@ -100,7 +101,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 		w, err := watchOwner(l.Owner.PID, l.Owner.PIDStart)
 		switch {
 		case errors.Is(err, errOwnerGone):
-			if err := del(l.Path); err != nil {
+			if _, err := s.deleteSnapshot(drv, l); err != nil {
 				return err
 			}
 			return s.db.EndLease(l.ID, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
@@ -136,6 +137,15 @@ func (s *Scheduler) removeOrphanTemps(claimed map[string]bool) (removed int, err
 	var errs []error
 	for _, m := range ms {
 		for _, t := range m.Temps {
+			if strings.HasPrefix(t, btrfs.CopyTempPrefix) {
+				// A plain-directory copy runs inside one request: after a
+				// restart every one left is a crash's half copy.
+				if err := os.RemoveAll(filepath.Join(m.Dir, t)); err != nil {
+					errs = append(errs, fmt.Errorf("remove interrupted copy: %w", err))
+				}
+				removed++
+				continue
+			}
 			id, ok := strings.CutPrefix(t, fsscan.TempPrefix+"lease-")
 			if !ok {
 				continue

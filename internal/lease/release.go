@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 )
 
@@ -208,10 +210,9 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 		return 0, err
 	}
 	how = endedDeleted
-	if err := drv.Delete(l.Path); err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("delete snapshot of lease %d: %w", l.ID, err)
-		}
+	if gone, err := s.deleteSnapshot(drv, l); err != nil {
+		return 0, err
+	} else if gone {
 		how = endedGone
 	}
 	s.cfg.CrashAt.At("release-delete")
@@ -265,4 +266,25 @@ func (s *Scheduler) Count(volume, machine string) int {
 		}
 	}
 	return n
+}
+
+// deleteSnapshot deletes a lease's snapshot, and only if it is the
+// lease's: an entry at the path that does not carry the lease's tag was
+// put there by someone else after the snapshot went, and is kept. gone
+// reports that the lease's own snapshot was already gone.
+func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err error) {
+	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if !taggedFor(l.Path, l.ID) {
+		s.log.Warn("snapshot path of a lease holds something else: kept", "lease", l.ID, "path", l.Path)
+		return true, nil
+	}
+	if err := drv.Delete(l.Path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return true, nil
+		}
+		return false, fmt.Errorf("delete snapshot of lease %d: %w (if something is mounted or running inside it, stop that, then release again)", l.ID, err)
+	}
+	return false, nil
 }

@@ -234,7 +234,7 @@ next:
 			}
 		}
 		rest, ok := strings.CutPrefix(n, machine+"-")
-		if strings.HasPrefix(n, ".bmsched-") || strings.Contains(n, "bmsched-tmp") || ok && strings.Count(rest, "-") == 1 {
+		if strings.HasPrefix(n, ".bmsched-") || strings.HasPrefix(n, ".bmsched-copy-") || ok && strings.Count(rest, "-") == 1 {
 			out = append(out, n)
 		}
 	}
