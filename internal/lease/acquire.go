@@ -156,7 +156,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 	for attempt := 0; ; attempt++ {
 		now := time.Now().UTC()
 		l, err := s.db.CreateLease(func(id uint64) db.Lease {
-			snap := fmt.Sprintf("%s-%s-%03d", m.Name, req.Toolchain, id)
+			snap := snapshotName(m.Name, req.Toolchain, id)
 			l := db.Lease{
 				Volume: req.Volume, Machine: req.Machine, Toolchain: req.Toolchain,
 				Snapshot: snap, Path: filepath.Join(m.Dir, snap),
@@ -296,11 +296,27 @@ func tagLease(path string, id uint64) error {
 	return nil
 }
 
+// snapshotName is the name of lease id's snapshot: <m>-<t>-<id>, the id
+// zero-padded to at least three digits.
+func snapshotName(machine, toolchain string, id uint64) string {
+	return fmt.Sprintf("%s-%s-%03d", machine, toolchain, id)
+}
+
 // taggedFor reports whether the entry at path is the snapshot of lease id.
 func taggedFor(path string, id uint64) bool {
+	got, ok := leaseTag(path)
+	return ok && got == id
+}
+
+// leaseTag reads the lease id a snapshot is tagged with.
+func leaseTag(path string) (uint64, bool) {
 	buf := make([]byte, 32)
 	n, err := unix.Lgetxattr(path, leaseXattr, buf)
-	return err == nil && string(buf[:n]) == strconv.FormatUint(id, 10)
+	if err != nil {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(string(buf[:n]), 10, 64)
+	return id, err == nil
 }
 
 func labelSuffix(label string) string {

@@ -34,7 +34,11 @@ func (s *Scheduler) Recover() (changed int, err error) {
 			errs = append(errs, err)
 		}
 	}
-	removed, err := s.removeOrphanTemps(claimed)
+	known := map[uint64]bool{}
+	for _, l := range leases {
+		known[l.ID] = true
+	}
+	removed, err := s.removeOrphans(claimed, known)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -126,10 +130,12 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	return nil // expired and hold-ended leases are left to the reaper
 }
 
-// removeOrphanTemps deletes the .bmsched-lease-N temporaries that no
-// creating lease claims: left by a crash after an abandoned acquire
-// dropped its record. Only that exact name pattern is touched.
-func (s *Scheduler) removeOrphanTemps(claimed map[string]bool) (removed int, err error) {
+// removeOrphans deletes what a crash left of bmsched's own making with no
+// record to claim it: .bmsched-lease-N temporaries no creating lease
+// claims, half plain copies, and snapshots tagged with the id of a lease
+// that no longer exists (an abandoned acquire that dropped its record
+// before its snapshot). Nothing else is touched.
+func (s *Scheduler) removeOrphans(claimed map[string]bool, known map[uint64]bool) (removed int, err error) {
 	ms, err := s.db.Machines()
 	if err != nil {
 		return 0, err
@@ -167,6 +173,26 @@ func (s *Scheduler) removeOrphanTemps(claimed map[string]bool) (removed int, err
 			}
 			removed++
 			_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "temp-removed", Volume: m.Volume, Machine: m.Name, Message: "removed orphaned lease temporary " + t})
+		}
+		for _, sn := range m.Snapshots {
+			path := filepath.Join(m.Dir, sn.Name)
+			id, ok := leaseTag(path)
+			// A snapshot made by hand of a leased one inherits its tag:
+			// only the lease's own name proves it is the lease's.
+			if !ok || known[id] || sn.Name != snapshotName(m.Name, sn.Toolchain, id) {
+				continue
+			}
+			drv, err := s.inv.Driver(m.Volume)
+			if err == nil {
+				err = drv.Delete(path)
+			}
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove snapshot of ended lease %d: %w", id, err))
+				continue
+			}
+			removed++
+			_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "snapshot-removed", Volume: m.Volume, Machine: m.Name, Lease: id,
+				Message: fmt.Sprintf("removed %s, left by lease %d after it ended", sn.Name, id)})
 		}
 	}
 	return removed, errors.Join(errs...)
