@@ -80,10 +80,11 @@ func (o *Ops) finishAdd(op *db.Op) error {
 }
 
 // undoAdd removes what a failed add made. A revision already in place is
-// whole, so there finishing is the better undo.
+// whole and stays, the machine pending: the command ends here, reported,
+// so that no later restart finishes it behind the operator's back.
 func (o *Ops) undoAdd(op *db.Op, why string) error {
 	if op.Step == "placed" {
-		return o.finishAdd(op)
+		return o.stop(op, "add-stopped", fmt.Sprintf("add of %s/%s stopped with revision %d in place but no current link (%s); fix that, then `bmsched upgrade %s --rev %d`", op.Volume, op.Machine, op.Rev, why, op.Machine, op.Rev))
 	}
 	p := o.paths(op.Volume, op.Machine)
 	if err := o.removeTemp(op.Volume, op.Temp); err != nil {
@@ -152,6 +153,9 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		}
 	}
 	if err := o.finishUpgrade(op); err != nil {
+		if serr := o.stop(op, "upgrade-stopped", fmt.Sprintf("upgrade of %s/%s stopped with revision %d in place, the link not switched (%v); fix that, then run the upgrade again", volume, machine, rev, err)); serr != nil {
+			return fmt.Errorf("%w (and closing its journal: %v)", err, serr)
+		}
 		return err
 	}
 	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
@@ -300,4 +304,11 @@ func (o *Ops) sealRevision(op *db.Op) error {
 		return err
 	}
 	return drv.SetReadOnly(o.paths(op.Volume, op.Machine).revision(op.Rev), true)
+}
+
+// stop ends a command's journal with an event saying where it stopped.
+func (o *Ops) stop(op *db.Op, kind, msg string) error {
+	err := o.db.EndOp(op.ID, o.event(op, kind, "%s", msg))
+	o.rescan(op)
+	return err
 }

@@ -88,6 +88,11 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 		return err
 	}
 	if err := drv.SetReadOnly(final, true); err != nil {
+		// It was renamed without replacing anything, so it is ours to take
+		// back: no writable revision is left in place.
+		if derr := drv.Delete(final); derr != nil {
+			return fmt.Errorf("%w (and deleting the unfinished revision %s: %v)", err, final, derr)
+		}
 		return err
 	}
 	if made != op.Temp {
