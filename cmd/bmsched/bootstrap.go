@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,7 +31,7 @@ func bootstrapCommand() *cli.Command {
 				return err
 			}
 			cl := client(c)
-			q := url.Values{"machine": {a[0]}, "toolchain": {a[1]}, "pid": {strconv.Itoa(os.Getpid())}}
+			q := url.Values{"machine": {a[0]}, "toolchain": {a[1]}}
 			var b api.Bootstrap
 			if err := cl.Do(c.Context, "POST", "/v1/ops/bootstrap?"+q.Encode(), nil, &b); err != nil {
 				return err
@@ -43,7 +45,21 @@ func bootstrapCommand() *cli.Command {
 				"BMSCHED_MACHINE="+b.Machine,
 				"BMSCHED_TOOLCHAIN="+a[1],
 				"BMSCHED_REVISION="+strconv.FormatUint(b.Revision, 10))
-			runErr := cmd.Run()
+			// An interrupt stops the command, not bootstrap: the outcome
+			// must still reach the daemon, which then deletes the snapshot.
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			runErr := cmd.Start()
+			if runErr == nil {
+				go func() {
+					for sig := range sigs {
+						cmd.Process.Signal(sig)
+					}
+				}()
+				runErr = cmd.Wait()
+			}
+			signal.Stop(sigs)
+			close(sigs)
 			status := 0
 			var ee *exec.ExitError
 			switch {

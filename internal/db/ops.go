@@ -25,6 +25,7 @@ type Op struct {
 	MadeDir   bool      `json:"made_dir,omitempty"`   // the command created the machine directory
 	OldLink   string    `json:"old_link,omitempty"`   // link target before the command
 	ClientPID int       `json:"client_pid,omitempty"` // bootstrap: the client running the command
+	UUID      string    `json:"uuid,omitempty"`       // bootstrap: the new image, once made read-only
 	Started   time.Time `json:"started"`
 }
 

@@ -88,6 +88,16 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	if err := drv.SetReadOnly(op.Temp, true); err != nil {
 		return "", err
 	}
+	// From here the new image may be in place at any step: its UUID tells
+	// recovery whether it is.
+	info, err := drv.Info(op.Temp)
+	if err != nil {
+		return "", err
+	}
+	op.UUID, op.Step = info.UUID, "exchanging"
+	if err := o.db.PutOp(&op); err != nil {
+		return "", err
+	}
 	o.cfg.CrashAt.At("bootstrap-readonly")
 	final := p.image(op.Toolchain)
 	replaced := false
@@ -124,7 +134,7 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 		if op.Kind != "bootstrap" || op.Volume != volume || op.Machine != machine || op.Toolchain != toolchain {
 			continue
 		}
-		if op.ClientPID != 0 && syscall.Kill(op.ClientPID, 0) == nil {
+		if alive(op.ClientPID) {
 			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d)", volume, machine, toolchain, op.ID, op.ClientPID)
 		}
 		if err := o.removeTemp(volume, op.Temp); err != nil {
@@ -133,4 +143,36 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 		o.db.EndOp(op.ID, o.event(&op, "bootstrap-abandoned", "bootstrap %d of %s/%s %s abandoned: its client is gone", op.ID, volume, machine, toolchain))
 	}
 	return nil
+}
+
+// recoverBootstrap finishes or undoes a bootstrap a crash interrupted. Its
+// client is gone, so a bootstrap not yet exchanged is undone; one whose
+// new image is in place is finished by deleting the old one.
+func (o *Ops) recoverBootstrap(op *db.Op) error {
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return err
+	}
+	placed := false
+	if op.UUID != "" {
+		info, err := drv.Info(o.paths(op.Volume, op.Machine).image(op.Toolchain))
+		placed = err == nil && info.UUID == op.UUID
+	}
+	if err := o.removeTemp(op.Volume, op.Temp); err != nil {
+		return err
+	}
+	kind, msg := "bootstrap-undone", fmt.Sprintf("bootstrap of %s/%s %s interrupted by a crash: undone, old image kept", op.Volume, op.Machine, op.Toolchain)
+	if placed {
+		kind, msg = "image-bootstrapped", fmt.Sprintf("bootstrap of %s/%s %s interrupted by a crash after its new image was in place: finished", op.Volume, op.Machine, op.Toolchain)
+	}
+	return o.stop(op, kind, msg)
+}
+
+// alive reports whether process pid exists; one we may not signal exists.
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

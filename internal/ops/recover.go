@@ -11,8 +11,8 @@ import (
 //     is gone with its stream); one in place is finished by the link;
 //   - delete: stopped, the machine left retiring (its link is already
 //     removed); running delete again resumes; one past its wait finishes;
-//   - bootstrap: its temporary is deleted, the old image kept (its client
-//     can no longer report the outcome).
+//   - bootstrap: undone, the old image kept, unless its new image was
+//     already exchanged into place: then finished.
 func (o *Ops) Recover() error {
 	ops, err := o.db.Ops()
 	if err != nil {
@@ -36,10 +36,7 @@ func (o *Ops) Recover() error {
 		case op.Kind == "delete":
 			o.giveUp(op, "interrupted by a crash")
 		case op.Kind == "bootstrap":
-			if err = o.removeTemp(op.Volume, op.Temp); err == nil {
-				err = o.db.EndOp(op.ID, o.event(op, "bootstrap-undone", "bootstrap of %s/%s %s interrupted by a crash: undone, old image kept", op.Volume, op.Machine, op.Toolchain))
-				o.rescan(op)
-			}
+			err = o.recoverBootstrap(op)
 		default:
 			err = fmt.Errorf("unknown command %q in the journal", op.Kind)
 		}

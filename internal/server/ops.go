@@ -234,8 +234,9 @@ func (s *Server) bootstrapStart(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	pid, _ := strconv.Atoi(q.Get("pid"))
-	b, err := s.ops.BootstrapStart(m.Volume, m.Name, q.Get("toolchain"), pid)
+	// The client runs the command; the kernel names it (SO_PEERCRED).
+	cred, _ := peer(r)
+	b, err := s.ops.BootstrapStart(m.Volume, m.Name, q.Get("toolchain"), int(cred.Pid))
 	if err != nil {
 		writeErr(w, err)
 		return
