@@ -74,7 +74,11 @@ func releaseCommand() *cli.Command {
 				return err
 			}
 			if gone {
-				fmt.Fprintf(c.App.ErrWriter, "no lease holds %s and it is gone: already released\n", c.Args().First())
+				msg := fmt.Sprintf("no lease holds %s and it is gone: already released", c.Args().First())
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, api.Message{Message: msg})
+				}
+				fmt.Fprintln(c.App.ErrWriter, msg)
 				return nil
 			}
 			var req api.ReleaseRequest

@@ -105,7 +105,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &UnreachableError{Socket: c.Socket, Err: err}
+		return nil, c.transportError(method, path, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -137,7 +137,7 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", &UnreachableError{Socket: c.Socket, Err: err}
+		return "", c.transportError("POST", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -165,4 +165,15 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 			progress(line.Progress)
 		}
 	}
+}
+
+// transportError tells a daemon that cannot be reached (exit 6) from one
+// that went away after taking the request (exit 1): then the request may
+// have been carried out, and retrying blindly could do it twice.
+func (c *Client) transportError(method, path string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return &UnreachableError{Socket: c.Socket, Err: err}
+	}
+	return &Error{Exit: ExitFailed, Message: fmt.Sprintf("%s %s: the daemon on %s closed the connection before answering (%v); it may have stopped or crashed, and the request may have been carried out: check `bmsched leases` and `bmsched events` before retrying", method, path, c.Socket, rootCause(err))}
 }

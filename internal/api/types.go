@@ -8,8 +8,8 @@ import "time"
 // Owner is who holds a lease.
 type Owner struct {
 	UID   uint32 `json:"uid"`
-	PID   int    `json:"pid,omitempty"`
-	Label string `json:"label,omitempty"`
+	PID   int    `json:"pid"` // 0 when the lease has no owner process
+	Label string `json:"label"`
 }
 
 // Lease is one snapshot handed to a build.
@@ -25,6 +25,7 @@ type Lease struct {
 	Owner     Owner      `json:"owner"`
 	State     string     `json:"state"`
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
+	ImageUUID string     `json:"image_uuid,omitempty"` // the image it was cloned from
 }
 
 // Revision is a machine revision <m>-<rev>.

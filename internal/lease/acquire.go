@@ -153,6 +153,12 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		return db.Lease{}, err
 	}
 	key := machineKey(req.Volume, req.Machine)
+	var imageUUID string
+	for _, im := range m.Images {
+		if im.Toolchain == req.Toolchain {
+			imageUUID = im.UUID
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		now := time.Now().UTC()
 		l, err := s.db.CreateLease(func(id uint64) db.Lease {
@@ -163,7 +169,8 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 				Temp:    filepath.Join(m.Dir, fmt.Sprintf(".bmsched-lease-%d", id)),
 				State:   db.LeaseCreating,
 				Created: now, TTL: req.TTL, BootID: s.cfg.BootID,
-				Owner: db.Owner{UID: req.UID, PID: req.OwnerPID, Label: req.Label},
+				Owner:     db.Owner{UID: req.UID, PID: req.OwnerPID, Label: req.Label},
+				ImageUUID: imageUUID,
 			}
 			if owner != nil {
 				l.Owner.PIDStart = owner.start
