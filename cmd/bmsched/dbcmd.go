@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	bolt "go.etcd.io/bbolt"
@@ -73,10 +74,13 @@ func dbCommand() *cli.Command {
 				Usage: "rewrite the file without its free pages",
 				Flags: []cli.Flag{dbFlag},
 				Action: func(c *cli.Context) error {
-					d, err := openOffline(c, false)
+					// Read-only: compacting migrates nothing, and the shared
+					// lock keeps a daemon from starting until it is done.
+					d, err := openOffline(c, true)
 					if err != nil {
 						return err
 					}
+					defer d.Close()
 					return compact(c, d)
 				},
 			},
@@ -101,25 +105,27 @@ func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 }
 
 // compact copies the database into a new file and renames it over the old
-// one, so that a crash half way leaves the old file whole.
+// one while still holding the old one's lock, so that a crash half way
+// leaves the old file whole and no daemon can write to the old file in
+// between.
 func compact(c *cli.Context, d *db.DB) error {
 	path := d.Path()
 	tmp := path + ".compact"
 	os.Remove(tmp)
 	dst, err := bolt.Open(tmp, 0o600, nil)
 	if err != nil {
-		d.Close()
 		return fmt.Errorf("compact %s: %w", path, err)
 	}
 	before, _ := os.Stat(path)
 	err = bolt.Compact(dst, d.Bolt(), 1<<20)
-	cerr := dst.Close()
-	d.Close()
-	if err == nil {
+	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -130,4 +136,14 @@ func compact(c *cli.Context, d *db.DB) error {
 		fmt.Fprintf(c.App.Writer, "%s: %d -> %d bytes\n", path, before.Size(), after.Size())
 	}
 	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }

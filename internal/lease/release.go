@@ -254,19 +254,6 @@ func (s *Scheduler) uncountLocked(e *entry) {
 // Leases returns every lease not yet ended, in id order.
 func (s *Scheduler) Leases() ([]db.Lease, error) { return s.db.Leases() }
 
-// Count returns how many leases a machine has, of any state.
-func (s *Scheduler) Count(volume, machine string) int {
-	key := machineKey(volume, machine)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, e := range s.live {
-		if e.key == key {
-			n++
-		}
-	}
-	return n
-}
 
 // deleteSnapshot deletes a lease's snapshot, and only if it is the
 // lease's: an entry at the path that does not carry the lease's tag was

@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -230,4 +229,3 @@ func listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-var errNotFound = errors.New("not found")
