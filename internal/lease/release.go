@@ -254,7 +254,6 @@ func (s *Scheduler) uncountLocked(e *entry) {
 // Leases returns every lease not yet ended, in id order.
 func (s *Scheduler) Leases() ([]db.Lease, error) { return s.db.Leases() }
 
-
 // deleteSnapshot deletes a lease's snapshot, and only if it is the
 // lease's: an entry at the path that does not carry the lease's tag was
 // put there by someone else after the snapshot went, and is kept. gone

@@ -228,4 +228,3 @@ func listen(path string) (net.Listener, error) {
 	}
 	return ln, nil
 }
-
