@@ -46,7 +46,7 @@ type WatchConfig struct {
 	// of events can put a rescan off (default 250ms).
 	Debounce, MaxDelay time.Duration
 	// Settle are the delays of the look-agains for a directory its handler
-	// calls unsettled (default 50ms doubling to 3.2s, about 6s in all).
+	// calls unsettled (default 50ms doubling to 51.2s, about 100s in all).
 	Settle []time.Duration
 	// Reconcile is the period of the full rescan that repairs whatever the
 	// events missed; 0 for none.
@@ -62,9 +62,13 @@ type WatchConfig struct {
 }
 
 // DefaultSettle are the look-again delays for a directory still settling.
+// They go on, sparser, for about two minutes, where the periodic
+// reconcile takes over: an operator may type `ro true` well after the
+// receive, and the flag raises no event.
 var DefaultSettle = []time.Duration{
 	50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
 	800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond,
+	6400 * time.Millisecond, 12800 * time.Millisecond, 25600 * time.Millisecond, 51200 * time.Millisecond,
 }
 
 // Watcher keeps inotify watches on a machines root, on each of its volumes
@@ -97,6 +101,11 @@ type Watcher struct {
 	// limitLogged keeps a watch limit that stays reached from logging at
 	// every reconcile.
 	limitLogged bool
+	// After lost events: when the last resync ran, the next one due if it
+	// was put off, and why, with counts. Only the event loop touches them.
+	lastResync  time.Time
+	resyncDue   <-chan time.Time
+	lostReasons map[string]int
 
 	stats     watchCounters
 	stop      chan struct{}
@@ -159,7 +168,8 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 	}
 	root = filepath.Clean(root)
 	w := &Watcher{
-		root: root, prefix: strings.TrimSuffix(root, "/") + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
+		lostReasons: map[string]int{},
+		root:        root, prefix: strings.TrimSuffix(root, "/") + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
 		tree: map[string]*volumeWatch{}, rootStrays: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -239,6 +249,9 @@ func (w *Watcher) loop() {
 				return
 			}
 			w.lost(err)
+		case <-w.resyncDue:
+			w.resyncDue = nil
+			w.resyncNow()
 		case <-tick:
 			w.resync()
 			w.q.touch(everything, ReasonReconcile)
@@ -247,17 +260,42 @@ func (w *Watcher) loop() {
 }
 
 // lost handles an error from inotify: events may have been lost, so
-// watches are brought up to date and everything is rescanned.
+// watches are brought up to date and everything is rescanned. A flood
+// overflows the queue again and again: the resync that reads every
+// directory runs at most once a second, so that the loop keeps draining
+// the kernel's queue meanwhile, and is logged once for the lot.
 func (w *Watcher) lost(err error) {
-	reason := ReasonWatchError
 	if errors.Is(err, fsnotify.ErrEventOverflow) {
-		reason = ReasonOverflow
 		w.stats.overflows.Add(1)
-		w.log.Warn("inotify event queue overflowed: events were lost; rescanning everything (raise fs.inotify.max_queued_events if this recurs)", "root", w.root)
+		w.lostReasons[ReasonOverflow]++
 	} else {
 		w.stats.errors.Add(1)
-		w.log.Error("watcher error; rescanning everything", "root", w.root, "err", err)
+		w.lostReasons[ReasonWatchError]++
+		w.log.Error("watcher error", "root", w.root, "err", err)
 	}
+	if w.resyncDue != nil {
+		return
+	}
+	if wait := time.Second - time.Since(w.lastResync); wait > 0 {
+		w.resyncDue = time.After(wait)
+		return
+	}
+	w.resyncNow()
+}
+
+// resyncNow re-adds every watch and rescans everything after lost events.
+func (w *Watcher) resyncNow() {
+	if n := w.lostReasons[ReasonOverflow]; n > 0 {
+		w.log.Warn("inotify event queue overflowed: events were lost; rescanning everything (raise fs.inotify.max_queued_events if this recurs)", "root", w.root, "overflows", n)
+	}
+	var reasons []string
+	for r := range w.lostReasons {
+		reasons = append(reasons, r)
+	}
+	clear(w.lostReasons)
+	w.lastResync = time.Now()
 	w.resync()
-	w.q.touch(everything, reason)
+	for _, r := range reasons {
+		w.q.touch(everything, r)
+	}
 }
