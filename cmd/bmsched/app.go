@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -44,11 +46,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			eventsCommand(),
 			dbCommand(),
 		},
-		HideHelpCommand: true,
+		Version: version,
 		// Errors are printed and mapped onto exit codes by run, once.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &exitError{code: api.ExitUsage, err: err}
+			return usageError(err)
+		},
+		// An unknown command is a usage error, not a help topic.
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return exitf(api.ExitUsage, "unknown command %q (`bmsched help` lists the commands)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
 		},
 	}
 	for _, c := range app.Commands {
@@ -57,9 +66,26 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError turns a flag parser's complaint into exit 2 with a hint at
+// the forms values take.
+func usageError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "parse error") && strings.Contains(msg, "time"),
+		strings.Contains(msg, "-ttl") || strings.Contains(msg, "-wait") || strings.Contains(msg, "-hold") || strings.Contains(msg, "-timeout"):
+		msg += " (durations are written like 90s, 10m or 2h)"
+	case strings.Contains(msg, "parse error"):
+		msg += " (a number was expected)"
+	}
+	return &exitError{code: api.ExitUsage, err: errors.New(strings.Replace(msg, "flag -", "flag --", 1))}
+}
+
 func setUsageErrors(c *cli.Command) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return &exitError{code: api.ExitUsage, err: err}
+		return usageError(err)
 	}
 	for _, sub := range c.Subcommands {
 		setUsageErrors(sub)

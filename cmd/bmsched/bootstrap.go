@@ -84,7 +84,7 @@ func bootstrapCommand() *cli.Command {
 				if ee == nil {
 					return exitf(api.ExitFailed, "run %s: %v", a[2], runErr)
 				}
-				return exitf(status, "%s exited with status %d; the old image is kept", a[2], status)
+				return exitf(status, "%s exited with status %d; the bootstrap was undone (bootstrap exits with the command's status)", a[2], status)
 			}
 			return nil
 		},

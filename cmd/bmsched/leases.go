@@ -36,6 +36,14 @@ func acquireCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			for _, f := range []string{"wait", "ttl"} {
+				if c.Duration(f) < 0 {
+					return exitf(api.ExitUsage, "--%s %s: a duration must not be negative", f, c.Duration(f))
+				}
+			}
+			if c.IsSet("owner-pid") && c.Int("owner-pid") <= 0 {
+				return exitf(api.ExitUsage, "--owner-pid %d: not a process id (a worker passes its own, $$)", c.Int("owner-pid"))
+			}
 			req := api.AcquireRequest{
 				Machine: a[0], Toolchain: a[1],
 				OwnerPID: c.Int("owner-pid"), Label: c.String("label"),

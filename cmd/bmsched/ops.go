@@ -138,7 +138,11 @@ func deleteCommand() *cli.Command {
 			ctx, stop := signalContext(c)
 			defer stop()
 			c.Context = ctx
-			return runOp(c, "/v1/ops/delete?"+q.Encode(), nil)
+			err = runOp(c, "/v1/ops/delete?"+q.Encode(), nil)
+			if ctx.Err() != nil && c.Context.Err() != nil {
+				return exitf(api.ExitFailed, "interrupted: the delete of %s stops; the machine stays retiring (no new builds). Run `bmsched delete %s` again to resume, or `bmsched upgrade %s --rev N` to bring it back", a[0], a[0], a[0])
+			}
+			return err
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/crash"
+	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -38,6 +39,21 @@ func serveCommand() *cli.Command {
 				return exitf(2, "--log-level %q: use debug, info, warn or error", c.String("log-level"))
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			switch c.String("driver") {
+			case "auto", "btrfs", "plain":
+			default:
+				return exitf(2, "--driver %q: use auto, btrfs or plain", c.String("driver"))
+			}
+			for _, f := range []string{"max-leases", "max-leases-per-machine"} {
+				if c.Int(f) < 0 {
+					return exitf(2, "--%s %d: use a positive number, or 0 for no limit", f, c.Int(f))
+				}
+			}
+			for _, t := range c.StringSlice("toolchains") {
+				if err := fsscan.ValidToolchain(t); err != nil {
+					return exitf(2, "--toolchains: %v", err)
+				}
+			}
 			var opsGID int
 			if g := c.String("operators"); g != "" {
 				grp, err := user.LookupGroup(g)

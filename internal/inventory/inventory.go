@@ -48,8 +48,12 @@ func New(root string, d *db.DB, driver string) (*Inventory, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("machines root %s is not a directory", root)
 	}
-	if driver == "auto" {
+	switch driver {
+	case "auto":
 		driver = ""
+	case "", "btrfs", "plain":
+	default:
+		return nil, fmt.Errorf("unknown storage driver %q: use auto, btrfs or plain", driver)
 	}
 	return &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, changed: make(chan struct{})}, nil
 }
@@ -206,6 +210,12 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 		next := record(volume, dir, scanned, now)
 		if old != nil {
 			next.Deleting = old.Deleting
+			// A machine whose link was taken away stays retiring, not
+			// "being added", once its last snapshot is gone: until it
+			// has a link again.
+			if next.State == string(fsscan.Pending) && (old.State == string(fsscan.Retiring) || old.State == string(fsscan.Deleting)) {
+				next.State = string(fsscan.Retiring)
+			}
 		}
 		if next.Deleting {
 			next.State = string(fsscan.Deleting)

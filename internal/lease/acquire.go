@@ -35,7 +35,7 @@ type Request struct {
 // it. The lease is committed before the snapshot exists and made active
 // after, so that a crash between leaves a record that Recover undoes.
 func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) {
-	if err := fsscan.ValidComponent(req.Toolchain); err != nil {
+	if err := fsscan.ValidToolchain(req.Toolchain); err != nil {
 		return db.Lease{}, api.Errorf(api.ExitUsage, "toolchain: %v", err)
 	}
 	m, image, err := s.check(req)

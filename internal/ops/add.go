@@ -30,7 +30,17 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 	if _, err := os.Stat(filepath.Join(o.inv.Root, volume)); err != nil {
 		return api.Errorf(api.ExitNotFound, "volume %s: %v (create the volume directory first)", volume, err)
 	}
-	defer o.lock(volume, machine)()
+	if err := src.check(); err != nil {
+		return err
+	}
+	unlock, err := o.lockFor(ctx, volume, machine)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := o.refuseDeleting(volume, machine); err != nil {
+		return err
+	}
 	p := o.paths(volume, machine)
 	if t, err := currentTarget(p); err != nil {
 		return err
@@ -111,17 +121,31 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 	if rev == 0 {
 		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
 	}
-	defer o.lock(volume, machine)()
+	if err := src.check(); err != nil {
+		return err
+	}
+	unlock, err := o.lockFor(ctx, volume, machine)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p := o.paths(volume, machine)
 	if _, err := os.Stat(p.dir); err != nil {
 		return api.Errorf(api.ExitNotFound, "no machine %s/%s: %v (use `bmsched add`)", volume, machine, err)
 	}
-	if m, ok, _ := o.db.Machine(volume, machine); ok && m.Deleting {
-		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	if err := o.refuseDeleting(volume, machine); err != nil {
+		return err
 	}
 	old, err := currentTarget(p)
 	if err != nil {
 		return err
+	}
+	if old == filepath.Base(p.revision(rev)) && !src.given() {
+		progress("already at revision %d", rev)
+		if prune {
+			return o.prune(volume, machine, progress)
+		}
+		return nil
 	}
 	op := &db.Op{Kind: "upgrade", Volume: volume, Machine: machine, Rev: rev, Step: "start", OldLink: old, Started: time.Now().UTC()}
 	if src.given() {
@@ -140,9 +164,12 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		if err != nil {
 			return err
 		}
+		if _, err := os.Lstat(p.revision(rev)); errors.Is(err, fs.ErrNotExist) {
+			return api.Errorf(api.ExitNotFound, "machine %s/%s has no revision %d (%s): give --receive or --from PATH to add it", volume, machine, rev, p.revision(rev))
+		}
 		ro, err := drv.ReadOnly(p.revision(rev))
 		if err != nil {
-			return api.Errorf(api.ExitNotFound, "revision %d of %s/%s: %v (give --receive or --from to add it)", rev, volume, machine, err)
+			return api.Errorf(api.ExitRefused, "revision %d of %s/%s: %v (is it a subvolume?)", rev, volume, machine, err)
 		}
 		if !ro {
 			return api.Errorf(api.ExitRefused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
@@ -202,8 +229,8 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 	if err != nil {
 		return err
 	}
-	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
-		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	if err := o.refuseDeleting(volume, machine); err != nil {
+		return err
 	}
 	if m.Current == 0 {
 		return api.Errorf(api.ExitRefused, "machine %s/%s has no current revision to roll back from", volume, machine)

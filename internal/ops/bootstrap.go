@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +24,9 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if err := fsscan.ValidToolchain(toolchain); err != nil {
 		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
 	}
+	if len(o.cfg.Toolchains) > 0 && !slices.Contains(o.cfg.Toolchains, toolchain) {
+		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
+	}
 	defer o.lock(volume, machine)()
 	if err := o.abandonStaleBootstraps(volume, machine, toolchain); err != nil {
 		return api.Bootstrap{}, err
@@ -33,8 +38,8 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if m.State != fsscan.Active || m.Current == 0 {
 		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
 	}
-	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
-		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is being deleted", volume, machine)
+	if err := o.refuseDeleting(volume, machine); err != nil {
+		return api.Bootstrap{}, err
 	}
 	drv, err := o.driver(volume)
 	if err != nil {
@@ -80,7 +85,11 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 		if err := o.removeTemp(op.Volume, op.Temp); err != nil {
 			return "", err
 		}
-		msg := fmt.Sprintf("bootstrap of %s/%s %s failed (exit %d): old image kept", op.Volume, op.Machine, op.Toolchain, status)
+		kept := "old image kept"
+		if _, err := os.Lstat(p.image(op.Toolchain)); err != nil {
+			kept = "no image made"
+		}
+		msg := fmt.Sprintf("bootstrap of %s/%s %s failed (exit %d): %s", op.Volume, op.Machine, op.Toolchain, status, kept)
 		err := o.db.EndOp(op.ID, o.event(&op, "bootstrap-failed", "%s", msg))
 		o.rescan(&op)
 		return msg, err

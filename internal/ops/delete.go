@@ -25,7 +25,7 @@ func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.D
 	if err := validate(volume, machine); err != nil {
 		return err
 	}
-	op, err := o.startDelete(volume, machine, progress)
+	op, err := o.startDelete(ctx, volume, machine, progress)
 	if err != nil {
 		return err
 	}
@@ -46,8 +46,12 @@ func (o *Ops) Delete(ctx context.Context, volume, machine string, timeout time.D
 
 // startDelete checks that the machine can be deleted, journals the
 // delete, closes the machine to acquires and removes its current link.
-func (o *Ops) startDelete(volume, machine string, progress Progress) (*db.Op, error) {
-	defer o.lock(volume, machine)()
+func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress Progress) (*db.Op, error) {
+	unlock, err := o.lockFor(ctx, volume, machine)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	m, err := o.scan(volume, machine)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@
 package ops
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -70,6 +71,25 @@ func (o *Ops) lock(volume, machine string) func() {
 	o.mu.Unlock()
 	l.Lock()
 	return l.Unlock
+}
+
+// lockFor is lock for a client's request: a request whose client gave up
+// while it waited for the machine is not carried out afterwards.
+func (o *Ops) lockFor(ctx context.Context, volume, machine string) (func(), error) {
+	unlock := o.lock(volume, machine)
+	if err := ctx.Err(); err != nil {
+		unlock()
+		return nil, api.Errorf(api.ExitFailed, "%s/%s: the client went away while waiting for another command on the machine; nothing was done", volume, machine)
+	}
+	return unlock, nil
+}
+
+// refuseDeleting refuses a command on a machine that a delete is draining.
+func (o *Ops) refuseDeleting(volume, machine string) error {
+	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
+		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted (`bmsched events` shows the delete); wait for it, or stop it and bring the machine back with `bmsched upgrade %s --rev N`", volume, machine, machine)
+	}
+	return nil
 }
 
 // Progress receives human-readable progress lines.

@@ -24,6 +24,21 @@ type Source struct {
 
 func (s Source) given() bool { return s.Stream != nil || s.From != "" }
 
+// check refuses a --from that is not there, before anything is made.
+func (s Source) check() error {
+	if s.From == "" {
+		return nil
+	}
+	fi, err := os.Stat(s.From)
+	if err != nil {
+		return api.Errorf(api.ExitNotFound, "--from %s: %v", s.From, err)
+	}
+	if !fi.IsDir() {
+		return api.Errorf(api.ExitUsage, "--from %s: not a directory (give the subvolume to snapshot)", s.From)
+	}
+	return nil
+}
+
 // Owner is who a new revision belongs to; nil for the service user.
 type Owner struct{ UID, GID int }
 
