@@ -27,6 +27,9 @@ func newOpStream(w http.ResponseWriter) *opStream {
 	// A receive reads its stream from the request body while progress
 	// goes out: HTTP/1.1 allows it only when asked for.
 	_ = http.NewResponseController(w).EnableFullDuplex()
+	// And the connection is not reused: net/http would read the next
+	// request while a refused receive's body is still unread, and panic.
+	w.Header().Set("Connection", "close")
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	return &opStream{w: w, enc: json.NewEncoder(w)}
