@@ -105,6 +105,12 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 		if why == "" {
 			why = "its state is " + m.State
 		}
+		for _, st := range m.Strays {
+			if st.Name == m.Name {
+				// There is a link, but not a valid one.
+				why = st.Reason + " (fix it: `ln -sfn " + m.Name + "-REV " + m.Name + "`, or `bmsched upgrade " + m.Name + " --rev REV`)"
+			}
+		}
 		return m, "", api.Errorf(api.ExitRefused, "machine %s is not active: %s", name, why)
 	}
 	var img *db.Image
