@@ -104,7 +104,11 @@ func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
 func args(c *cli.Context, min, max int) ([]string, error) {
 	a := c.Args().Slice()
 	if len(a) < min || (max >= 0 && len(a) > max) {
-		return nil, exitf(api.ExitUsage, "usage: bmsched %s %s", c.Command.Name, c.Command.ArgsUsage)
+		usage := strings.TrimSpace("bmsched " + c.Command.Name + " " + c.Command.ArgsUsage)
+		if len(a) > max && max >= 0 {
+			return nil, exitf(api.ExitUsage, "unexpected argument %q; usage: %s (see bmsched %s --help)", a[max], usage, c.Command.Name)
+		}
+		return nil, exitf(api.ExitUsage, "missing argument; usage: %s (see bmsched %s --help)", usage, c.Command.Name)
 	}
 	return a, nil
 }

@@ -19,7 +19,7 @@ import (
 func revisionFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Uint64Flag{Name: "rev", Usage: "the revision number N (the entry <machine>-N)"},
-		&cli.BoolFlag{Name: "receive", Usage: "read the revision as a `btrfs send` stream from stdin"},
+		&cli.BoolFlag{Name: "receive", Usage: "read the revision as a btrfs send stream from stdin"},
 		&cli.StringFlag{Name: "from", Usage: "snapshot the revision from the subvolume at PATH"},
 		&cli.StringFlag{Name: "owner", Usage: "USER:GROUP to own the revision (default: the daemon's user)"},
 	}
