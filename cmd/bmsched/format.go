@@ -45,15 +45,22 @@ func printMachine(w io.Writer, m api.Machine) error {
 	fmt.Fprintf(w, "state     %s\n", m.State)
 	fmt.Fprintf(w, "current   %s\n", current(m.Current))
 	fmt.Fprintf(w, "leases    %d\n", m.Leases)
+	for _, t := range m.Transients {
+		fmt.Fprintf(w, "upgrade   in progress by hand: %s\n", t)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(m.Revisions) > 0 {
-		fmt.Fprintln(tw, "\nREVISION\tREAD-ONLY\tUUID")
+		fmt.Fprintln(tw, "\nREVISION\tREAD-ONLY\tUUID\tRECEIVED-UUID")
 		for _, r := range m.Revisions {
 			mark := ""
 			if m.Current != nil && *m.Current == r.Rev {
 				mark = " (current)"
 			}
-			fmt.Fprintf(tw, "%d%s\t%t\t%s\n", r.Rev, mark, r.Readonly, r.UUID)
+			recv := r.ReceivedUUID
+			if recv == "" {
+				recv = "-"
+			}
+			fmt.Fprintf(tw, "%d%s\t%t\t%s\t%s\n", r.Rev, mark, r.Readonly, r.UUID, recv)
 		}
 	}
 	if len(m.Toolchains) > 0 {

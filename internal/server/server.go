@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
@@ -149,6 +151,9 @@ func (s *Server) start() error {
 			return err
 		}
 	}
+	if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "started", Message: fmt.Sprintf("daemon started (pid %d) on %s", os.Getpid(), s.cfg.Machines)}); err != nil {
+		return err
+	}
 	// Watched before the first scan, so that whatever changes once the
 	// scan has begun raises an event.
 	if err := s.startWatch(); err != nil {
@@ -159,6 +164,7 @@ func (s *Server) start() error {
 		// of the host still needs serving.
 		s.log.Warn("initial scan incomplete", "err", err)
 	}
+	s.logStorage()
 	s.leases = lease.New(lease.Config{
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log,
@@ -191,6 +197,24 @@ func (s *Server) start() error {
 	s.leases.Start()
 	s.runWatch()
 	return nil
+}
+
+// logStorage says which driver each volume got, and warns of a database
+// on btrfs, where every commit costs several times what it does on ext4
+// (design §4).
+func (s *Server) logStorage() {
+	vols, _, _ := s.inv.Volumes()
+	for _, v := range vols {
+		if drv, err := s.inv.Driver(v); err == nil {
+			s.log.Info("volume", "name", v, "driver", drv.Name())
+		} else {
+			s.log.Warn("volume has no usable storage driver", "name", v, "err", err)
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Dir(s.cfg.DB), &st); err == nil && int64(st.Type) == unix.BTRFS_SUPER_MAGIC {
+		s.log.Warn("the database is on btrfs: its commits are slow there; keep it off the machine volume, or mark its directory NOCOW (chattr +C) before creating it", "db", s.cfg.DB)
+	}
 }
 
 // recoveryFailed reports what recovery could not finish or undo.

@@ -351,6 +351,9 @@ func TestEventsFollow(t *testing.T) {
 	if first := <-allLines; first.Kind != "boot" {
 		t.Errorf("after=0 starts with %+v, want the boot event", first)
 	}
+	if second := <-allLines; second.Kind != "started" {
+		t.Errorf("after=0 goes on with %+v, want the daemon's start", second)
+	}
 	if err := os.Mkdir(filepath.Join(vol, "lin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
