@@ -132,25 +132,7 @@ func testLeasePermissions(t *testing.T, base string) {
 		}
 	}
 
-	sock := filepath.Join(publicDir(t), "s")
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- server.Run(ctx, server.Config{Machines: root, DB: filepath.Join(t.TempDir(), "db"), Socket: sock,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, ready)
-	}()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	sock := servePublic(t, server.Config{Machines: root})
 	bin := publicBinary(t)
 	bms := func(uid uint32, args ...string) (int, string, string) {
 		return runAs(t, bin, uid, append([]string{"--socket", sock}, args...)...)
@@ -208,4 +190,29 @@ func testLeasePermissions(t *testing.T, base string) {
 	}
 	expect(0, fmt.Sprintf("lease %d released", mine.ID), 0, "release", fmt.Sprint(mine.ID))
 	expect(0, "lease "+id+" released", 0, "release", id)
+}
+
+// servePublic runs a daemon in-process until the test ends, on a socket in
+// a directory every user may reach, and returns the socket's path.
+func servePublic(t *testing.T, cfg server.Config) string {
+	t.Helper()
+	cfg.Socket = filepath.Join(publicDir(t), "s")
+	cfg.DB = filepath.Join(t.TempDir(), "db")
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- server.Run(ctx, cfg, ready) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	return cfg.Socket
 }

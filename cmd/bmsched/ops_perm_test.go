@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -33,25 +30,7 @@ func TestOperatorPermissions(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(root, "default"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			sock := filepath.Join(publicDir(t), "s")
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			ready := make(chan struct{})
-			go func() {
-				done <- server.Run(ctx, server.Config{Machines: root, DB: filepath.Join(t.TempDir(), "db"), Socket: sock,
-					Operators: operators, OperatorsGID: gid, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, ready)
-			}()
-			t.Cleanup(func() {
-				stop()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			})
-			select {
-			case <-ready:
-			case err := <-done:
-				t.Fatal(err)
-			}
+			sock := servePublic(t, server.Config{Machines: root, Operators: operators, OperatorsGID: gid})
 			bin := publicBinary(t)
 			run := func(uid uint32, args ...string) (int, string) {
 				code, _, stderr := runAs(t, bin, uid, append([]string{"--socket", sock}, args...)...)
