@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/server"
 )
 
 // TestDeleteWakesOnLastRelease runs a delete while three leases run: it
@@ -17,13 +16,8 @@ import (
 // woken by the release itself (the wait path has no timer to poll on).
 func TestDeleteWakesOnLastRelease(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
-		root, vol := newRoot(t, base)
-		d := startDaemon(t, root, server.Config{})
-		addMachine(t, d.drv, vol, "lin", "gcc")
+		d, _ := daemonWith(t, base, "lin", "gcc")
 		ctx := context.Background()
-		if _, err := d.client.Op(ctx, "/v1/ops/gc", nil, nil); err != nil {
-			t.Fatal(err) // rescan, so the daemon knows the machine
-		}
 		var ids []uint64
 		for i := 0; i < 3; i++ {
 			l, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})

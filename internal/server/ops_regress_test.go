@@ -13,13 +13,24 @@ import (
 	"github.com/bmsched/bmsched/internal/server"
 )
 
+// daemonWith serves a fresh root holding one active machine, and returns
+// the daemon and the machine's directory once the daemon has scanned it.
+func daemonWith(t *testing.T, base, machine string, toolchains ...string) (*daemon, string) {
+	t.Helper()
+	root, vol := newRoot(t, base)
+	d := startDaemon(t, root, server.Config{})
+	dir := addMachine(t, d.drv, vol, machine, toolchains...)
+	if _, err := d.client.Op(context.Background(), "/v1/ops/gc", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return d, dir
+}
+
 // gc --boot must not sweep a machine whose link is there but wrong: a
 // typo is an operator's mistake to report, not a machine to destroy.
 func TestGCBootKeepsMachineWithWrongLink(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
-		root, vol := newRoot(t, base)
-		d := startDaemon(t, root, server.Config{})
-		dir := addMachine(t, d.drv, vol, "lin", "gcc")
+		d, dir := daemonWith(t, base, "lin", "gcc")
 		if err := os.Remove(filepath.Join(dir, "lin")); err != nil {
 			t.Fatal(err)
 		}
@@ -40,18 +51,13 @@ func TestGCBootKeepsMachineWithWrongLink(t *testing.T) {
 // upgrade --prune deletes only revisions older than the new current one.
 func TestPruneKeepsNewerRevisions(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
-		root, vol := newRoot(t, base)
-		d := startDaemon(t, root, server.Config{})
-		dir := addMachine(t, d.drv, vol, "lin")
+		d, dir := daemonWith(t, base, "lin")
 		for _, r := range []string{"lin-2", "lin-3"} {
 			if err := d.drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, r), true); err != nil {
 				t.Fatal(err)
 			}
 		}
 		ctx := context.Background()
-		if _, err := d.client.Op(ctx, "/v1/ops/gc", nil, nil); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := d.client.Op(ctx, "/v1/ops/upgrade?"+url.Values{"machine": {"lin"}, "rev": {"2"}, "prune": {"1"}}.Encode(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -67,13 +73,8 @@ func TestPruneKeepsNewerRevisions(t *testing.T) {
 // A delete waits for a running bootstrap, and never removes its snapshot.
 func TestDeleteWaitsForBootstrap(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
-		root, vol := newRoot(t, base)
-		d := startDaemon(t, root, server.Config{})
-		addMachine(t, d.drv, vol, "lin", "gcc")
+		d, _ := daemonWith(t, base, "lin", "gcc")
 		ctx := context.Background()
-		if _, err := d.client.Op(ctx, "/v1/ops/gc", nil, nil); err != nil {
-			t.Fatal(err)
-		}
 		var b api.Bootstrap
 		if err := d.client.Do(ctx, "POST", "/v1/ops/bootstrap?"+url.Values{"machine": {"lin"}, "toolchain": {"gcc"}}.Encode(), nil, &b); err != nil {
 			t.Fatal(err)
@@ -92,13 +93,8 @@ func TestDeleteWaitsForBootstrap(t *testing.T) {
 // holds acquires off while it decides which snapshots no lease holds.
 func TestGCBootSparesLeasesBeingMade(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
-		root, vol := newRoot(t, base)
-		d := startDaemon(t, root, server.Config{})
-		addMachine(t, d.drv, vol, "lin", "gcc")
+		d, _ := daemonWith(t, base, "lin", "gcc")
 		ctx := context.Background()
-		if _, err := d.client.Op(ctx, "/v1/ops/gc", nil, nil); err != nil {
-			t.Fatal(err)
-		}
 		stop := make(chan struct{})
 		gcDone := make(chan struct{})
 		go func() {
