@@ -132,14 +132,16 @@ func deleteCommand() *cli.Command {
 				return err
 			}
 			q := url.Values{"machine": a}
-			if d := c.Duration("timeout"); d > 0 {
+			if d := c.Duration("timeout"); d < 0 {
+				return exitf(api.ExitUsage, "--timeout %s: a duration must not be negative", d)
+			} else if d > 0 {
 				q.Set("timeout", d.String())
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
 			c.Context = ctx
 			err = runOp(c, "/v1/ops/delete?"+q.Encode(), nil)
-			if ctx.Err() != nil && c.Context.Err() != nil {
+			if ctx.Err() != nil {
 				return exitf(api.ExitFailed, "interrupted: the delete of %s stops; the machine stays retiring (no new builds). Run `bmsched delete %s` again to resume, or `bmsched upgrade %s --rev N` to bring it back", a[0], a[0], a[0])
 			}
 			return err
