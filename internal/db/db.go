@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,8 +67,10 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	if opt.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("open database %s: %w", path, err)
+			return nil, fmt.Errorf("open database %s: %w (give the daemon's --db)", path, err)
 		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opt.LockTimeout,
