@@ -168,7 +168,19 @@ func gcCommand() *cli.Command {
 			if c.Bool("dry-run") {
 				q.Set("dry_run", "1")
 			}
-			return runOp(c, "/v1/ops/gc?"+q.Encode(), nil)
+			if !c.Bool("json") {
+				return runOp(c, "/v1/ops/gc?"+q.Encode(), nil)
+			}
+			// With --json the actions come as a list, not as progress.
+			out := gcResult{Actions: []string{}}
+			done, err := client(c).Op(c.Context, "/v1/ops/gc?"+q.Encode(), nil, func(line string) {
+				out.Actions = append(out.Actions, line)
+			})
+			if err != nil {
+				return err
+			}
+			out.Message = done
+			return printJSON(c.App.Writer, out)
 		},
 	}
 }
@@ -240,4 +252,10 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// gcResult is gc's answer with --json.
+type gcResult struct {
+	Message string   `json:"message"`
+	Actions []string `json:"actions"`
 }
