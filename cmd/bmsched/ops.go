@@ -85,7 +85,7 @@ func upgradeCommand() *cli.Command {
 		Usage:     "add revision N (or use it, if there) and switch the current link to it atomically",
 		ArgsUsage: "MACHINE",
 		Flags: append(revisionFlags(),
-			&cli.BoolFlag{Name: "prune", Usage: "then delete revisions that no link, image or lease depends on"}),
+			&cli.BoolFlag{Name: "prune", Usage: "then delete older revisions that no image, lease or command depends on"}),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1)
 			if err != nil {
@@ -106,7 +106,7 @@ func upgradeCommand() *cli.Command {
 func rollbackCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "rollback",
-		Usage:     "switch the current link back to the previous revision",
+		Usage:     "switch the current link to the newest read-only revision older than the current one",
 		ArgsUsage: "MACHINE",
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 1, 1)
