@@ -29,6 +29,8 @@ const (
 // removes the image and mount point; it may be called more than once.
 //
 // On error nothing is left behind: no mount, no loop device, no image.
+// It waits while Slots loop devices are in use by this package anywhere
+// on the machine.
 func Mount(dir string, size int64) (mnt string, cleanup func() error, err error) {
 	if size < MinSize {
 		return "", nil, fmt.Errorf("loopbtrfs: image size %d is below the %d bytes mkfs.btrfs needs", size, MinSize)
@@ -43,6 +45,12 @@ func Mount(dir string, size int64) (mnt string, cleanup func() error, err error)
 			}
 		}
 	}()
+
+	release, err := takeSlot()
+	if err != nil {
+		return "", nil, err
+	}
+	u.push(release)
 
 	if err := createImage(img, size); err != nil {
 		return "", nil, err
