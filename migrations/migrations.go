@@ -17,6 +17,7 @@ type Migration struct {
 var All = []Migration{
 	{1, "initial schema: meta, machines, leases, events", v1},
 	{2, "journal of operator commands", v2},
+	{3, "database identity", v3},
 }
 
 // Latest is the schema version this build of bmsched writes.

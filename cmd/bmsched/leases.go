@@ -182,12 +182,18 @@ func printLeases(c *cli.Context, out api.Leases) error {
 		case l.Expires != nil:
 			exp = l.Expires.Local().Format(time.DateTime)
 		}
-		pid := "-"
-		if l.Owner.PID != 0 {
-			pid = strconv.Itoa(l.Owner.PID)
+		uid, pid, label := "-", "-", ""
+		if o := l.Owner; o != nil {
+			uid = strconv.FormatUint(uint64(o.UID), 10)
+			if o.PID != 0 {
+				pid = strconv.Itoa(o.PID)
+			}
+			label = o.Label
+		} else if l.Adopted != "" {
+			label = "(adopted: " + l.Adopted + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, l.Volume, l.Machine, l.Toolchain, l.State,
-			age(l.Created), exp, l.Owner.UID, pid, l.Owner.Label, l.Path)
+		fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Volume, l.Machine, l.Toolchain, l.State,
+			age(l.Created), exp, uid, pid, label, l.Path)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -22,10 +22,11 @@ type Lease struct {
 	Path      string     `json:"path"`
 	Created   time.Time  `json:"created"`
 	Expires   *time.Time `json:"expires"`
-	Owner     Owner      `json:"owner"`
+	Owner     *Owner     `json:"owner"` // null for an orphaned lease: its owner is unknown
 	State     string     `json:"state"`
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
 	ImageUUID string     `json:"image_uuid,omitempty"` // the image it was cloned from
+	Adopted   string     `json:"adopted,omitempty"`    // why an orphaned lease was adopted
 }
 
 // Revision is a machine revision <m>-<rev>.

@@ -24,6 +24,7 @@ var (
 
 	keySchema = []byte("schema")
 	keyBootID = []byte("boot_id")
+	keyDBID   = []byte("db_id")
 )
 
 // ErrHeld is returned by Open when another process holds the database.
@@ -37,6 +38,7 @@ var ErrTooNew = errors.New("database schema is newer than this bmsched")
 type DB struct {
 	bolt *bolt.DB
 	path string
+	id   string // identity, from meta (meta.go)
 	// maxEvents bounds the event log; older events are dropped.
 	maxEvents uint64
 	// group lets concurrent lease updates share commits.
@@ -86,13 +88,14 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	d := &DB{bolt: b, path: path, maxEvents: opt.MaxEvents}
 	if opt.ReadOnly {
-		if err := d.checkVersion(); err != nil {
-			b.Close()
-			return nil, err
-		}
-		return d, nil
+		err = d.checkVersion()
+	} else {
+		err = d.migrate()
 	}
-	if err := d.migrate(); err != nil {
+	if err == nil {
+		err = d.loadID()
+	}
+	if err != nil {
 		b.Close()
 		return nil, err
 	}

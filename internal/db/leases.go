@@ -107,3 +107,33 @@ func (d *DB) LeaseIssued(id uint64) (issued bool, err error) {
 	})
 	return issued, err
 }
+
+// AdoptLease stores l, found on disk with no record, under the id want
+// when no record has it, else under a new id; the counter is raised to
+// cover want either way, so that want's name is never handed out again.
+func (d *DB) AdoptLease(want uint64, l Lease, events ...Event) (Lease, error) {
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases)
+		if b.Sequence() < want {
+			if err := b.SetSequence(want); err != nil {
+				return err
+			}
+		}
+		l.ID = want
+		if want == 0 || b.Get(u64(want)) != nil {
+			id, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			l.ID = id
+		}
+		if err := putLease(tx, &l); err != nil {
+			return err
+		}
+		for i := range events {
+			events[i].Lease = l.ID
+		}
+		return d.appendEvents(tx, events)
+	})
+	return l, err
+}

@@ -17,3 +17,37 @@ func (d *DB) SetBootID(id string) error {
 		return tx.Bucket(bucketMeta).Put(keyBootID, []byte(id))
 	})
 }
+
+// ID is the database's identity, a UUID given at its creation (schema
+// version 3): every snapshot's tag names it, so that recovery can tell
+// the snapshots of this database's leases from those of another.
+func (d *DB) ID() string { return d.id }
+
+func (d *DB) loadID() error {
+	return d.bolt.View(func(tx *bolt.Tx) error {
+		d.id = string(tx.Bucket(bucketMeta).Get(keyDBID))
+		return nil
+	})
+}
+
+// LeaseCounter is the highest lease id this database has handed out.
+func (d *DB) LeaseCounter() (n uint64, err error) {
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketLeases).Sequence()
+		return nil
+	})
+	return n, err
+}
+
+// RaiseLeaseCounter makes the next lease id larger than n, so that a name
+// found on disk (from a lost or restored database) is never handed out
+// again. It never lowers the counter.
+func (d *DB) RaiseLeaseCounter(n uint64) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases)
+		if b.Sequence() >= n {
+			return nil
+		}
+		return b.SetSequence(n)
+	})
+}

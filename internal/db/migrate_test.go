@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestMigrateStoredDatabases(t *testing.T) {
 			}
 			if errs := d.Check(); len(errs) != 0 {
 				t.Fatalf("check after migration: %v", errs)
+			}
+			if !uuidRE.MatchString(d.ID()) {
+				t.Fatalf("database identity after migration: %q, want a UUID", d.ID())
 			}
 			// Every stored database holds the sample machine, a lease and
 			// an event (see TestWriteStoredDatabase).
@@ -73,6 +77,45 @@ func TestWriteStoredDatabase(t *testing.T) {
 	if err := d.PutLeaseForTest(Lease{ID: 1, Volume: "default", Machine: "linux-gcc_6", Toolchain: "gcc", Snapshot: "linux-gcc_6-gcc-001",
 		Path: "/build/machines/default/linux-gcc_6/linux-gcc_6-gcc-001", State: LeaseActive, BootID: "0"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// TestIdentity: each database gets its own identity at creation, and
+// keeps it across opens; the lease counter only ever rises.
+func TestIdentity(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(filepath.Join(dir, "a.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID()
+	if err := a.RaiseLeaseCounter(41); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RaiseLeaseCounter(7); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	a, err = Open(filepath.Join(dir, "a.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.ID() != id || !uuidRE.MatchString(id) {
+		t.Fatalf("identity %q after reopen, was %q", a.ID(), id)
+	}
+	if n, _ := a.LeaseCounter(); n != 41 {
+		t.Fatalf("lease counter %d, want 41 (raised to 41, never lowered)", n)
+	}
+	b, err := Open(filepath.Join(dir, "b.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.ID() == id {
+		t.Fatalf("two databases share the identity %s", id)
 	}
 }
 

@@ -76,6 +76,10 @@ const (
 	LeaseActive    = "active"
 	LeaseHeld      = "held"
 	LeaseReleasing = "releasing"
+	// LeaseOrphaned is a lease adopted from disk: a tagged snapshot that
+	// this database did not hand out (a lost, restored or rebuilt
+	// database). Its owner is unknown; root or an operator ends it.
+	LeaseOrphaned = "orphaned"
 )
 
 // Lease is a durable claim on one snapshot.
@@ -99,6 +103,12 @@ type Lease struct {
 	// Temp is the bmsched temporary the snapshot is made under before it
 	// is renamed into place, while the lease is creating.
 	Temp string `json:"temp,omitempty"`
+	// Tag is the tag on the snapshot's root that proves it is this
+	// lease's; "" for leases of schema 2 and before, whose tag is the
+	// bare lease id.
+	Tag string `json:"tag,omitempty"`
+	// Adopted says why an orphaned lease was adopted.
+	Adopted string `json:"adopted,omitempty"`
 }
 
 // Event is one entry of the bounded event log.

@@ -111,6 +111,8 @@ func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
 	var strays []db.Stray
 	for _, e := range ents {
 		switch {
+		case fsscan.IsTempName(e.Name()):
+			// bmsched's own: the root lock, never a stray.
 		case fsscan.ValidVolumeName(e.Name()) != nil:
 			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a valid volume name"})
 		case !e.IsDir():
@@ -142,6 +144,8 @@ func (inv *Inventory) RescanAll(source string) error {
 		for _, e := range ents {
 			name := e.Name()
 			switch {
+			case fsscan.IsTempName(name):
+				continue // bmsched's own
 			case fsscan.ValidMachineName(name) != nil:
 				strays = append(strays, db.Stray{Name: vol + "/" + name, Reason: "not a valid machine name"})
 				continue

@@ -7,8 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"time"
+		"time"
 
 	"golang.org/x/sys/unix"
 
@@ -151,8 +150,9 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 // bmsched temporary, tagged with the lease id, and renamed into place
 // without replacing anything, so that a snapshot someone made by hand under
 // the same name is never touched: then the id is dropped and another taken.
-// The tag is how Recover tells, after a crash, a snapshot this lease
-// renamed into place from one that was there before.
+// The tag (tag.go) is how Recover tells, after a crash, a snapshot this
+// lease renamed into place from one that was there before, and a
+// snapshot of this database from one of a lost or restored database.
 func (s *Scheduler) create(req Request, m db.Machine, image string, owner *ownerWatch) (db.Lease, error) {
 	drv, err := s.inv.Driver(req.Volume)
 	if err != nil {
@@ -177,6 +177,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 				Created: now, TTL: req.TTL, BootID: s.cfg.BootID,
 				Owner:     db.Owner{UID: req.UID, PID: req.OwnerPID, Label: req.Label},
 				ImageUUID: imageUUID,
+				Tag:       tag{DB: s.db.ID(), ID: id, Boot: s.cfg.BootID}.String(),
 			}
 			if owner != nil {
 				l.Owner.PIDStart = owner.start
@@ -209,7 +210,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 			s.abandon(l, l.Temp, "snapshot failed: "+err.Error())
 			return db.Lease{}, fmt.Errorf("snapshot %s: %w", image, err)
 		}
-		if err := tagLease(l.Temp, l.ID); err != nil {
+		if err := writeTag(l.Temp, l.Tag); err != nil {
 			s.abandon(l, l.Temp, "tagging the snapshot failed: "+err.Error())
 			return db.Lease{}, err
 		}
@@ -298,38 +299,10 @@ func (s *Scheduler) abandon(l db.Lease, path, why string) {
 // someone made them by hand.
 const maxNameTries = 100
 
-// leaseXattr tags the root of every snapshot bmsched hands out with the id
-// of its lease.
-const leaseXattr = "user.bmsched.lease"
-
-func tagLease(path string, id uint64) error {
-	if err := unix.Lsetxattr(path, leaseXattr, []byte(strconv.FormatUint(id, 10)), 0); err != nil {
-		return &os.PathError{Op: "tag snapshot with its lease (setxattr " + leaseXattr + ")", Path: path, Err: err}
-	}
-	return nil
-}
-
 // snapshotName is the name of lease id's snapshot: <m>-<t>-<id>, the id
 // zero-padded to at least three digits.
 func snapshotName(machine, toolchain string, id uint64) string {
 	return fmt.Sprintf("%s-%s-%03d", machine, toolchain, id)
-}
-
-// taggedFor reports whether the entry at path is the snapshot of lease id.
-func taggedFor(path string, id uint64) bool {
-	got, ok := leaseTag(path)
-	return ok && got == id
-}
-
-// leaseTag reads the lease id a snapshot is tagged with.
-func leaseTag(path string) (uint64, bool) {
-	buf := make([]byte, 32)
-	n, err := unix.Lgetxattr(path, leaseXattr, buf)
-	if err != nil {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(string(buf[:n]), 10, 64)
-	return id, err == nil
 }
 
 func labelSuffix(label string) string {

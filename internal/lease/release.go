@@ -15,7 +15,7 @@ import (
 // Release ends a lease and deletes its snapshot, or with hold > 0 keeps
 // the snapshot for debugging until the hold ends. Releasing a lease that
 // already ended succeeds and says so.
-func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, error) {
+func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, error) {
 	l, ok, err := s.db.Lease(id)
 	if err != nil {
 		return "", err
@@ -30,7 +30,7 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 		}
 		return fmt.Sprintf("lease %d had already ended", id), nil
 	}
-	if err := mayChange(l, uid, "release"); err != nil {
+	if err := mayChange(l, who, "release"); err != nil {
 		return "", err
 	}
 	if l.State == db.LeaseCreating {
@@ -77,7 +77,7 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 		s.wakeReaper()
 		return fmt.Sprintf("lease %d held: %s kept until %s", id, l.Path, until.Format(time.RFC3339)), nil
 	}
-	how, err := s.endLease(l, "lease", "lease-released", fmt.Sprintf("released by uid %d", uid))
+	how, err := s.endLease(l, "lease", "lease-released", fmt.Sprintf("released by uid %d", who.UID))
 	if err != nil {
 		return "", err
 	}
@@ -91,7 +91,7 @@ func (s *Scheduler) Release(id uint64, uid uint32, hold time.Duration) (string, 
 }
 
 // Renew extends a lease by ttl, or by the TTL it was acquired with.
-func (s *Scheduler) Renew(id uint64, uid uint32, ttl time.Duration) (db.Lease, error) {
+func (s *Scheduler) Renew(id uint64, who Caller, ttl time.Duration) (db.Lease, error) {
 	l, ok, err := s.db.Lease(id)
 	if err != nil {
 		return l, err
@@ -99,7 +99,7 @@ func (s *Scheduler) Renew(id uint64, uid uint32, ttl time.Duration) (db.Lease, e
 	if !ok {
 		return l, api.Errorf(api.ExitNotFound, "no lease %d (it ended, or was never issued)", id)
 	}
-	if err := mayChange(l, uid, "renew"); err != nil {
+	if err := mayChange(l, who, "renew"); err != nil {
 		return l, err
 	}
 	if l.State != db.LeaseActive {
@@ -131,9 +131,22 @@ func (s *Scheduler) Renew(id uint64, uid uint32, ttl time.Duration) (db.Lease, e
 	return l, nil
 }
 
-// mayChange allows the lease's own uid and root.
-func mayChange(l db.Lease, uid uint32, what string) error {
-	if uid == 0 || uid == l.Owner.UID {
+// Caller is who asks to change a lease.
+type Caller struct {
+	UID      uint32 // from SO_PEERCRED
+	Operator bool   // root, or a member of the operators group
+}
+
+// mayChange allows the lease's own uid and root; an orphaned lease, whose
+// owner is unknown, root and the operators.
+func mayChange(l db.Lease, who Caller, what string) error {
+	if l.State == db.LeaseOrphaned {
+		if who.UID == 0 || who.Operator {
+			return nil
+		}
+		return api.Errorf(api.ExitRefused, "permission denied: lease %d is orphaned (adopted from disk, owner unknown); only root or an operator may %s it", l.ID, what)
+	}
+	if who.UID == 0 || who.UID == l.Owner.UID {
 		return nil
 	}
 	return api.Errorf(api.ExitRefused, "permission denied: lease %d belongs to uid %d; only that user or root may %s it", l.ID, l.Owner.UID, what)
@@ -262,7 +275,7 @@ func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err
 	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}
-	if !taggedFor(l.Path, l.ID) {
+	if !owns(l.Path, l.ID, l.Tag) {
 		s.log.Warn("snapshot path of a lease holds something else: kept", "lease", l.ID, "path", l.Path)
 		return true, nil
 	}

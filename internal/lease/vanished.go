@@ -76,11 +76,11 @@ func (s *Scheduler) endVanished(id uint64) (bool, error) {
 	return true, nil
 }
 
-// vanished reports whether l is an active or held lease whose snapshot is
+// vanished reports whether l is an active, held or orphaned lease whose snapshot is
 // no longer there. Any answer from lstat but "does not exist" counts as
 // there: a lease is never ended on a guess.
 func vanished(l db.Lease) bool {
-	if l.State != db.LeaseActive && l.State != db.LeaseHeld {
+	if l.State != db.LeaseActive && l.State != db.LeaseHeld && l.State != db.LeaseOrphaned {
 		return false
 	}
 	_, err := os.Lstat(l.Path)

@@ -146,7 +146,9 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 		if ok {
 			leased[l.Snapshot] = true
 			who := fmt.Sprintf("uid %d", l.Owner.UID)
-			if l.Owner.Label != "" {
+			if l.State == db.LeaseOrphaned {
+				who = "orphaned, owner unknown: root or an operator releases it"
+			} else if l.Owner.Label != "" {
 				who += ", " + l.Owner.Label
 			}
 			parts = append(parts, fmt.Sprintf("lease %d (%s, %s)", id, l.Snapshot, who))

@@ -28,12 +28,15 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	for _, t := range o.cfg.Toolchains {
 		configured[t] = true
 	}
+	done, err := o.leases.EndEarlierOrphans(dryRun)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
 	machines, err := o.db.Machines()
 	if err != nil {
 		return nil, err
 	}
-	var done []string
-	var errs []error
 	for _, rec := range machines {
 		acts, err := o.gcMachine(rec, configured, dryRun)
 		done = append(done, acts...)

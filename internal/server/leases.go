@@ -39,7 +39,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() != nil {
 		// The client went away while its snapshot was made: nobody will
 		// ever learn the path, so the lease ends now.
-		if _, err := s.leases.Release(l.ID, 0, 0); err != nil {
+		if _, err := s.leases.Release(l.ID, lease.Caller{}, 0); err != nil {
 			s.log.Error("release lease of a vanished client", "lease", l.ID, "err", err)
 		}
 		return
@@ -65,8 +65,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	cred, _ := peer(r)
-	msg, err := s.leases.Release(id, cred.Uid, durs["hold"])
+	msg, err := s.leases.Release(id, s.caller(r), durs["hold"])
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -92,8 +91,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	cred, _ := peer(r)
-	l, err := s.leases.Renew(id, cred.Uid, durs["ttl"])
+	l, err := s.leases.Renew(id, s.caller(r), durs["ttl"])
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -136,13 +134,23 @@ func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
+// caller is who sent r, for the scheduler's permission checks.
+func (s *Server) caller(r *http.Request) lease.Caller {
+	cred, _ := peer(r)
+	return lease.Caller{UID: cred.Uid, Operator: s.operator(r) == nil}
+}
+
 func leaseJSON(l db.Lease) api.Lease {
-	return api.Lease{
+	out := api.Lease{
 		ID: l.ID, Volume: l.Volume, Machine: l.Machine, Toolchain: l.Toolchain,
 		Snapshot: l.Snapshot, Path: l.Path, Created: l.Created, Expires: l.Expires,
-		Owner: api.Owner{UID: l.Owner.UID, PID: l.Owner.PID, Label: l.Owner.Label},
-		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID,
+		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID, Adopted: l.Adopted,
 	}
+	if l.State != db.LeaseOrphaned {
+		// An adopted lease's owner is unknown: null, not uid 0.
+		out.Owner = &api.Owner{UID: l.Owner.UID, PID: l.Owner.PID, Label: l.Owner.Label}
+	}
+	return out
 }
 
 func leaseID(r *http.Request) (uint64, error) {

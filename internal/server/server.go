@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,12 +16,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/ops"
+	"github.com/bmsched/bmsched/internal/rootlock"
 )
 
 // Config is what `bmsched serve` is told.
@@ -67,6 +70,17 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// The root first: a second daemon on this root, whatever its
+	// database, must stop before it scans or recovers anything.
+	lock, err := rootlock.Take(cfg.Machines)
+	if err != nil {
+		var held *rootlock.HeldError
+		if errors.As(err, &held) {
+			return api.Errorf(api.ExitRefused, "%v", err)
+		}
+		return fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
+	}
+	defer lock.Release()
 	d, err := db.Open(cfg.DB, db.Options{})
 	if err != nil {
 		return err
@@ -189,7 +203,9 @@ func (s *Server) start() error {
 	if err := s.ops.Recover(); err != nil {
 		s.recoveryFailed("operator commands", err)
 	}
-	if s.cfg.GCOnBoot && prev != boot {
+	// A database that has never seen a boot is new, not rebooted: its
+	// host may be running builds on snapshots it is about to adopt.
+	if s.cfg.GCOnBoot && prev != "" && prev != boot {
 		if _, err := s.ops.GC(true, false, func(f string, a ...any) { s.log.Info("gc --boot: " + fmt.Sprintf(f, a...)) }); err != nil {
 			s.log.Warn("gc --boot incomplete", "err", err)
 		}

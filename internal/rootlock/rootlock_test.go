@@ -1,0 +1,81 @@
+package rootlock
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTakeHeldRelease(t *testing.T) {
+	root := t.TempDir()
+	l, err := Take(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock locks belong to the open file description: a second Take in
+	// this process is refused too, as a second daemon would be.
+	_, err = Take(root)
+	var held *HeldError
+	if !errors.As(err, &held) {
+		t.Fatalf("second Take: %v, want a HeldError", err)
+	}
+	if held.PID != os.Getpid() || !strings.Contains(err.Error(), root) {
+		t.Fatalf("second Take names pid %d in %q; want pid %d and the root", held.PID, err, os.Getpid())
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Take(root)
+	if err != nil {
+		t.Fatalf("Take after Release: %v", err)
+	}
+	l2.Release()
+}
+
+// A process that dies holding the lock frees it: the kernel drops flocks
+// with the last descriptor.
+func TestHolderExit(t *testing.T) {
+	root := t.TempDir()
+	// -o: the lock stays with flock(1) itself, not with sleep.
+	cmd := exec.Command("flock", "-o", "-x", filepath.Join(root, Name), "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("flock(1) unavailable:", err)
+	}
+	defer cmd.Process.Kill()
+	for i := 0; ; i++ {
+		l, err := Take(root)
+		if err != nil {
+			break
+		}
+		l.Release()
+		if i > 200 {
+			t.Fatal("the root was never held by flock(1)")
+		}
+		// flock(1) has not taken it yet; give the lock back and look again.
+		exec.Command("sleep", "0.01").Run()
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	l, err := Take(root)
+	if err != nil {
+		t.Fatalf("Take after the holder was killed: %v", err)
+	}
+	l.Release()
+}
+
+func TestSymlinkRefused(t *testing.T) {
+	root := t.TempDir()
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(target, filepath.Join(root, Name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Take(root); err == nil {
+		t.Fatal("Take followed a symlinked lock file")
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Fatal("Take created the symlink's target")
+	}
+}
