@@ -126,6 +126,9 @@ func testLeasePermissions(t *testing.T, base string) {
 		drv.SetReadOnly(filepath.Join(dir, "lin-1"), true),
 		os.Symlink("lin-1", filepath.Join(dir, "lin")),
 		drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true),
+		// A snapshot of another database, adopted as orphaned lease 77.
+		drv.Snapshot(filepath.Join(dir, "lin-gcc"), filepath.Join(dir, "lin-gcc-077"), false),
+		syscall.Setxattr(filepath.Join(dir, "lin-gcc-077"), "user.bmsched.lease", []byte("db=another lease=77 boot=b"), 0),
 	} {
 		if step != nil {
 			t.Fatal(step)
@@ -163,7 +166,8 @@ func testLeasePermissions(t *testing.T, base string) {
 	if err := c.Do(context.Background(), "GET", "/v1/leases", nil, &ls); err != nil {
 		t.Fatal(err)
 	}
-	if len(ls.Leases) != 1 || ls.Leases[0].State != "active" || !ls.Leases[0].Expires.Equal(*l.Expires) {
+	// Root's lease and the orphan.
+	if len(ls.Leases) != 2 || ls.Leases[1].ID != l.ID || ls.Leases[1].State != "active" || !ls.Leases[1].Expires.Equal(*l.Expires) {
 		t.Fatalf("root's lease after refused requests: %+v", ls.Leases)
 	}
 
@@ -190,6 +194,14 @@ func testLeasePermissions(t *testing.T, base string) {
 	}
 	expect(0, fmt.Sprintf("lease %d released", mine.ID), 0, "release", fmt.Sprint(mine.ID))
 	expect(0, "lease "+id+" released", 0, "release", id)
+
+	// An orphan's owner is unknown: no user but root (or an operator)
+	// may end it.
+	expect(5, "lease 77 is orphaned (adopted from disk, owner unknown); only root or an operator may release it", nobody, "release", "77")
+	expect(0, "lease 77 released", 0, "release", "77")
+	if _, err := os.Lstat(filepath.Join(dir, "lin-gcc-077")); !os.IsNotExist(err) {
+		t.Fatalf("orphan's snapshot after root released it: %v", err)
+	}
 }
 
 // servePublic runs a daemon in-process until the test ends, on a socket in

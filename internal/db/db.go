@@ -25,6 +25,8 @@ var (
 	keySchema = []byte("schema")
 	keyBootID = []byte("boot_id")
 	keyDBID   = []byte("db_id")
+	// keyRootToken needs no migration: absent reads as "".
+	keyRootToken = []byte("root_token")
 )
 
 // ErrHeld is returned by Open when another process holds the database.

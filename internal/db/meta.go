@@ -51,3 +51,21 @@ func (d *DB) RaiseLeaseCounter(n uint64) error {
 		return b.SetSequence(n)
 	})
 }
+
+// RootToken is the token this database stamped on the machines root at
+// its last start ("" if none): how the root's id mark tells whether this
+// database is the one that last served it.
+func (d *DB) RootToken() (tok string, err error) {
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		tok = string(tx.Bucket(bucketMeta).Get(keyRootToken))
+		return nil
+	})
+	return tok, err
+}
+
+// SetRootToken stores the token stamped on the root at this start.
+func (d *DB) SetRootToken(tok string) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyRootToken, []byte(tok))
+	})
+}

@@ -199,6 +199,10 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 		s.live[l.ID] = e
 		s.mu.Unlock()
 		s.cfg.CrashAt.At("acquire-intent")
+		if err := s.coverID(l.ID); err != nil {
+			s.abandon(l, "", err.Error())
+			return db.Lease{}, err
+		}
 
 		if _, err := os.Lstat(l.Path); err == nil && attempt < maxNameTries {
 			// Someone made this name by hand: skip it before paying for

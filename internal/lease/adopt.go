@@ -1,6 +1,8 @@
 package lease
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -76,11 +78,8 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 			found = append(found, taggedSnapshot{m: m, sn: sn, path: path, raw: raw, tag: t})
 		}
 	}
-	if high > counter {
-		if err := s.db.RaiseLeaseCounter(high); err != nil {
-			return removed, err
-		}
-		s.log.Warn("lease ids found on disk above the database's counter: counting on from there", "counter", counter, "highest", high)
+	if err := s.raiseCounter(counter, high); err != nil {
+		return removed, err
 	}
 	reasons := map[string]int{}
 	for _, f := range found {
@@ -103,7 +102,8 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 				errs = append(errs, err)
 				continue
 			}
-			reasons[why]++
+			kind, _, _ := strings.Cut(why, " (")
+			reasons[kind]++
 		}
 	}
 	if err := s.reportAdopted(reasons); err != nil {
@@ -240,4 +240,51 @@ func (s *Scheduler) EndEarlierOrphans(dryRun bool) (acts []string, err error) {
 		acts = append(acts, fmt.Sprintf("deleted %s: orphaned lease %d of an earlier boot", l.Path, l.ID))
 	}
 	return acts, errors.Join(errs...)
+}
+
+// raiseCounter makes the next lease id larger than every id found on disk
+// (high) and, when this database is not the one that last served the
+// root, than the root's id mark: a restored or new database must not hand
+// out again a name that its predecessor handed out. Then it stamps the
+// root with this start's token.
+func (s *Scheduler) raiseCounter(counter, high uint64) error {
+	if s.cfg.IDs != nil {
+		tok, err := s.db.RootToken()
+		if err != nil {
+			return err
+		}
+		if tok != s.cfg.IDs.Token() {
+			high = max(high, s.cfg.IDs.Reserved())
+		}
+	}
+	if high > counter {
+		if err := s.db.RaiseLeaseCounter(high); err != nil {
+			return err
+		}
+		s.log.Warn("lease ids used on this root above the database's counter: counting on from there", "counter", counter, "highest", high)
+		counter = high
+	}
+	if s.cfg.IDs == nil {
+		return nil
+	}
+	tok := newToken()
+	if err := s.db.SetRootToken(tok); err != nil {
+		return err
+	}
+	return s.cfg.IDs.Stamp(tok, counter)
+}
+
+// coverID makes the root's id mark cover id before any name with it
+// exists.
+func (s *Scheduler) coverID(id uint64) error {
+	if s.cfg.IDs == nil {
+		return nil
+	}
+	return s.cfg.IDs.Cover(id)
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
 }

@@ -27,6 +27,18 @@ type Config struct {
 	// SIGKILL: set only by tests that prove crash consistency.
 	CrashAt crash.Point
 	Log     *slog.Logger
+	// IDs is the machines root's lease id mark (rootlock.IDs), which
+	// outlives the database; nil for none.
+	IDs IDMark
+}
+
+// IDMark is a high-water mark of lease ids kept beside the volumes, so
+// that a lost or restored database never hands a name out again.
+type IDMark interface {
+	Reserved() uint64
+	Token() string
+	Cover(id uint64) error
+	Stamp(token string, id uint64) error
 }
 
 // Scheduler grants and ends leases.

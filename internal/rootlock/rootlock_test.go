@@ -79,3 +79,51 @@ func TestSymlinkRefused(t *testing.T) {
 		t.Fatal("Take created the symlink's target")
 	}
 }
+
+// The id mark survives the lock and the process, and only ever rises.
+func TestIDs(t *testing.T) {
+	root := t.TempDir()
+	l, err := Take(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := l.IDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids.Reserved() != 0 {
+		t.Fatalf("new mark: %d", ids.Reserved())
+	}
+	if err := ids.Cover(5); err != nil {
+		t.Fatal(err)
+	}
+	first := ids.Reserved()
+	if first < 5 {
+		t.Fatalf("mark %d does not cover 5", first)
+	}
+	if err := ids.Cover(3); err != nil || ids.Reserved() != first {
+		t.Fatalf("Cover(3) moved the mark to %d (%v)", ids.Reserved(), err)
+	}
+	if err := ids.Stamp("tok-1", 2); err != nil || ids.Reserved() != first {
+		t.Fatalf("Stamp moved the mark to %d (%v)", ids.Reserved(), err)
+	}
+	ids.Close()
+	l.Release()
+
+	l, err = Take(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	ids, err = l.IDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ids.Close()
+	if ids.Reserved() != first || ids.Token() != "tok-1" {
+		t.Fatalf("mark after reopen: %d %q, want %d tok-1", ids.Reserved(), ids.Token(), first)
+	}
+	if err := ids.Cover(first + 1); err != nil || ids.Reserved() <= first {
+		t.Fatalf("Cover past the mark left it at %d (%v)", ids.Reserved(), err)
+	}
+}

@@ -57,6 +57,7 @@ type Server struct {
 	leases *lease.Scheduler
 	ops    *ops.Ops
 	log    *slog.Logger
+	ids    *rootlock.IDs // the root's lease id mark
 
 	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
 	followers followers       // ends the event streams at shutdown
@@ -81,6 +82,11 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
 	}
 	defer lock.Release()
+	ids, err := lock.IDs()
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
 	d, err := db.Open(cfg.DB, db.Options{})
 	if err != nil {
 		return err
@@ -91,7 +97,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log}
+	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids}
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
@@ -181,7 +187,7 @@ func (s *Server) start() error {
 	s.logStorage()
 	s.leases = lease.New(lease.Config{
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
-		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log,
+		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids,
 	}, s.db, s.inv)
 	// A record that cannot be finished or undone now (a snapshot busy
 	// with a mount, say) stays as it is, to be tried again at the next
