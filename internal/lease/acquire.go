@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-		"time"
+	"time"
 
 	"golang.org/x/sys/unix"
 
