@@ -84,6 +84,7 @@ func dbCommand() *cli.Command {
 					return compact(c, d)
 				},
 			},
+			dbRebuildCommand(dbFlag),
 		},
 	}
 }

@@ -73,13 +73,9 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	// The root first: a second daemon on this root, whatever its
 	// database, must stop before it scans or recovers anything.
-	lock, err := rootlock.Take(cfg.Machines)
+	lock, err := takeRoot(cfg.Machines)
 	if err != nil {
-		var held *rootlock.HeldError
-		if errors.As(err, &held) {
-			return api.Errorf(api.ExitRefused, "%v", err)
-		}
-		return fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
+		return err
 	}
 	defer lock.Release()
 	ids, err := lock.IDs()
@@ -148,11 +144,11 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 func (s *Server) start() error {
 	boot := s.cfg.BootID
 	if boot == "" {
-		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+		b, err := readBootID()
 		if err != nil {
-			return fmt.Errorf("read boot id: %w", err)
+			return err
 		}
-		boot = strings.TrimSpace(string(b))
+		boot = b
 	}
 	s.cfg.BootID = boot
 	prev, err := s.db.BootID()
@@ -273,4 +269,27 @@ func listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("chmod socket: %w", err)
 	}
 	return ln, nil
+}
+
+// takeRoot holds the machines root for this process (rootlock): a second
+// daemon, or a rebuild beside a daemon, is refused with exit 5 before it
+// touches anything.
+func takeRoot(root string) (*rootlock.Lock, error) {
+	lock, err := rootlock.Take(root)
+	var held *rootlock.HeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, api.Errorf(api.ExitRefused, "%v", err)
+	case err != nil:
+		return nil, fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
+	}
+	return lock, nil
+}
+
+func readBootID() (string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "", fmt.Errorf("read boot id: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
