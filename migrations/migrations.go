@@ -18,6 +18,7 @@ var All = []Migration{
 	{1, "initial schema: meta, machines, leases, events", v1},
 	{2, "journal of operator commands", v2},
 	{3, "database identity", v3},
+	{4, "volumes and their filesystems", v4},
 }
 
 // Latest is the schema version this build of bmsched writes.

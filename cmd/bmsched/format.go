@@ -36,6 +36,12 @@ func printList(w io.Writer, l api.List) error {
 	for _, s := range l.Strays {
 		fmt.Fprintf(w, "stray %s: %s\n", s.Name, s.Reason)
 	}
+	for _, v := range l.Volumes {
+		if v.State != "available" {
+			fmt.Fprintf(w, "volume %s: %s since %s: its filesystem (%s %s) is not mounted; its machines and leases are kept until it is back\n",
+				v.Name, v.State, v.Since.Local().Format(time.DateTime), v.Type, v.FS)
+		}
+	}
 	return nil
 }
 

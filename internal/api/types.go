@@ -82,6 +82,18 @@ type List struct {
 	// Strays are entries of the machines root or a volume that are not
 	// machine directories.
 	Strays []Stray `json:"strays,omitempty"`
+	// Volumes are the volumes bmsched knows, with their filesystems.
+	Volumes []Volume `json:"volumes,omitempty"`
+}
+
+// Volume is a volume and the filesystem bmsched knows it by.
+type Volume struct {
+	Name  string    `json:"name"`
+	State string    `json:"state"` // "available" or "unavailable"
+	FS    string    `json:"fs,omitempty"`
+	Type  string    `json:"type,omitempty"`
+	Mount bool      `json:"mount"`
+	Since time.Time `json:"since"`
 }
 
 // Leases is the answer to `bmsched leases`.

@@ -21,6 +21,7 @@ var (
 	bucketMachines = []byte("machines")
 	bucketLeases   = []byte("leases")
 	bucketEvents   = []byte("events")
+	bucketVolumes  = []byte("volumes")
 
 	keySchema = []byte("schema")
 	keyBootID = []byte("boot_id")

@@ -41,6 +41,7 @@ func (d *DB) Check() []error {
 		decode(bucketLeases, func() any { return new(Lease) })
 		decode(bucketEvents, func() any { return new(Event) })
 		decode(bucketOps, func() any { return new(Op) })
+		decode(bucketVolumes, func() any { return new(Volume) })
 		return nil
 	})
 	return errs

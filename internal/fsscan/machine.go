@@ -30,6 +30,9 @@ const (
 	Pending  State = "pending"  // no current link yet, no snapshots
 	Retiring State = "retiring" // no current link, snapshots remain
 	Deleting State = "deleting" // bmsched delete is draining it (set by the daemon, never by Classify)
+	// Unavailable: its volume's filesystem is not mounted; nothing on it
+	// is ended or deleted (set by the daemon, never by Classify).
+	Unavailable State = "unavailable"
 )
 
 // Revision is a read-only pre-bootstrap image <m>-<rev>.

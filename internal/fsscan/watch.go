@@ -108,6 +108,7 @@ type Watcher struct {
 	lostReasons map[string]int
 
 	stats     watchCounters
+	rewatch   chan string // volumes whose filesystem changed (RewatchVolume)
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
@@ -171,7 +172,7 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 		lostReasons: map[string]int{},
 		root:        root, prefix: strings.TrimSuffix(root, "/") + "/", cfg: cfg, log: cfg.Log, fsw: fsw,
 		tree: map[string]*volumeWatch{}, rootStrays: map[string]bool{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), rewatch: make(chan string, 16),
 	}
 	w.add, w.remove = fsw.Add, fsw.Remove
 	if cfg.wrapAdd != nil {
@@ -204,6 +205,25 @@ func (w *Watcher) Close() error {
 		w.q.close()
 	})
 	return err
+}
+
+// RewatchVolume watches a volume afresh and asks for everything to be
+// rescanned: a filesystem was mounted on its directory or unmounted from
+// it, and the watches still on the directory the mount covered or took
+// away see nothing of what is there now.
+func (w *Watcher) RewatchVolume(name string) {
+	select {
+	case w.rewatch <- name:
+	case <-w.stop:
+	}
+}
+
+func (w *Watcher) rewatchVolume(name string) {
+	w.dropVolume(name)
+	if isDir(w.prefix + name) {
+		w.addVolume(name)
+	}
+	w.q.touch(everything, ReasonVolume)
 }
 
 // Stats returns the watcher's counters.
@@ -252,6 +272,8 @@ func (w *Watcher) loop() {
 		case <-w.resyncDue:
 			w.resyncDue = nil
 			w.resyncNow()
+		case name := <-w.rewatch:
+			w.rewatchVolume(name)
 		case <-tick:
 			w.resync()
 			w.q.touch(everything, ReasonReconcile)

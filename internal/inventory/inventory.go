@@ -37,6 +37,14 @@ type Inventory struct {
 
 	changedMu sync.Mutex
 	changed   chan struct{} // closed and replaced after every stored rescan
+
+	// vols is what is known of each volume's filesystem (volumes.go),
+	// under mu; volMu serialises the probes that change it.
+	vols  map[string]db.Volume
+	volMu sync.Mutex
+	// OnVolume, if set, is told of each volume whose filesystem came,
+	// went or was replaced, once the change is stored.
+	OnVolume func(VolumeChange)
 }
 
 // New returns an inventory of root. driver is "", "auto", "btrfs" or "plain".
@@ -55,7 +63,11 @@ func New(root string, d *db.DB, driver string) (*Inventory, error) {
 	default:
 		return nil, fmt.Errorf("unknown storage driver %q: use auto, btrfs or plain", driver)
 	}
-	return &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, changed: make(chan struct{})}, nil
+	inv := &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, changed: make(chan struct{}), vols: map[string]db.Volume{}}
+	if err := inv.loadVolumes(); err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
 
 // Changed returns a channel closed at the next stored rescan of any
@@ -128,13 +140,19 @@ func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
 // database agree: new and changed machines are stored, machines no longer
 // on disk are dropped.
 func (inv *Inventory) RescanAll(source string) error {
+	var errs []error
+	if err := inv.CheckVolumes(); err != nil {
+		errs = append(errs, err)
+	}
 	vols, strays, err := inv.Volumes()
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
-	var errs []error
 	for _, vol := range vols {
+		if !inv.Available(vol) {
+			continue // what is there now is not the filesystem bmsched knows
+		}
 		dir := filepath.Join(inv.Root, vol)
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -169,7 +187,7 @@ func (inv *Inventory) RescanAll(source string) error {
 		return err
 	}
 	for _, m := range known {
-		if !seen[m.Key()] {
+		if !seen[m.Key()] && inv.Available(m.Volume) {
 			if err := inv.RescanMachine(m.Volume, m.Name, source); err != nil {
 				errs = append(errs, err)
 			}
@@ -181,6 +199,11 @@ func (inv *Inventory) RescanAll(source string) error {
 // RescanMachine scans one machine directory and stores what it finds; a
 // directory that is gone drops the record.
 func (inv *Inventory) RescanMachine(volume, name, source string) error {
+	// A directory missing from a volume whose filesystem went away is not
+	// a machine deleted: look at the volume first.
+	if ok, err := inv.CheckVolume(volume); !ok || err != nil {
+		return err
+	}
 	unlock := inv.scanMu.lock(volume + "/" + name)
 	defer unlock()
 

@@ -95,6 +95,9 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 	if !ok {
 		return m, "", api.Errorf(api.ExitNotFound, "no machine %s (`bmsched list` shows the machines)", name)
 	}
+	if !s.inv.Available(req.Volume) {
+		return m, "", api.Errorf(api.ExitRefused, "machine %s: %v", name, s.inv.UnavailableError(req.Volume))
+	}
 	if m.State != string(fsscan.Active) {
 		why := map[string]string{
 			string(fsscan.Pending):  "it has no current link yet (add it, or `ln -s " + m.Name + "-REV " + m.Name + "`)",

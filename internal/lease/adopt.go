@@ -59,6 +59,9 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 	var found []taggedSnapshot
 	high := counter
 	for _, m := range ms {
+		if !s.inv.Available(m.Volume) {
+			continue // its record is of a filesystem out of sight
+		}
 		n, top, err := s.removeTemps(m, claimed)
 		removed += n
 		high = max(high, top)

@@ -48,6 +48,13 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	ev := func(kind, msg string) db.Event {
 		return db.Event{Source: "recover", Kind: kind, Volume: l.Volume, Machine: l.Machine, Lease: l.ID, Message: fmt.Sprintf("lease %d: %s", l.ID, msg)}
 	}
+	if !s.inv.Available(l.Volume) {
+		// Its snapshot is out of sight with its filesystem: nothing can be
+		// finished, undone or judged until the volume is back. It keeps
+		// its slot meanwhile.
+		s.load(l, nil)
+		return nil
+	}
 	drv, err := s.inv.Driver(l.Volume)
 	if err != nil {
 		return err
@@ -116,7 +123,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 // capacity slot while active or orphaned, and its owner is watched.
 func (s *Scheduler) load(l db.Lease, owner *ownerWatch) {
 	e := &entry{id: l.ID, key: machineKey(l.Volume, l.Machine), owner: owner,
-		counted: l.State == db.LeaseActive || l.State == db.LeaseOrphaned}
+		counted: l.State == db.LeaseActive || l.State == db.LeaseOrphaned || l.State == db.LeaseReleasing || l.State == db.LeaseCreating}
 	if l.Expires != nil {
 		e.expires = *l.Expires
 	}

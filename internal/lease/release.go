@@ -272,6 +272,10 @@ func (s *Scheduler) Leases() ([]db.Lease, error) { return s.db.Leases() }
 // put there by someone else after the snapshot went, and is kept. gone
 // reports that the lease's own snapshot was already gone.
 func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err error) {
+	if !s.inv.Available(l.Volume) {
+		// Not there to see: neither gone nor deletable until it is back.
+		return false, s.inv.UnavailableError(l.Volume)
+	}
 	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}

@@ -138,3 +138,7 @@ func (s *Scheduler) wakeReaper() {
 }
 
 func machineKey(volume, name string) string { return volume + "/" + name }
+
+// Retry asks the reaper to try again, now, the ends that failed: a
+// volume whose filesystem is back lets waiting releases delete.
+func (s *Scheduler) Retry() { s.wakeReaper() }

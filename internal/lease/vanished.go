@@ -18,6 +18,9 @@ import (
 // Only active and held leases are looked at: a creating lease has no
 // snapshot at its path yet, and a releasing one is being ended already.
 func (s *Scheduler) EndVanished(volume, machine string) int {
+	if !s.inv.Available(volume) {
+		return 0 // its snapshots are out of sight, not gone
+	}
 	key := machineKey(volume, machine)
 	s.mu.Lock()
 	var ids []uint64
@@ -42,34 +45,71 @@ func (s *Scheduler) EndVanished(volume, machine string) int {
 }
 
 func (s *Scheduler) endVanished(id uint64) (bool, error) {
-	l, ok, err := s.db.Lease(id)
-	if err != nil || !ok || !vanished(l) {
-		return false, err
+	return s.endRecord(id, func(l db.Lease) bool { return vanished(l) && s.inv.Available(l.Volume) },
+		func(l db.Lease) db.Event {
+			return db.Event{Source: "watch", Kind: "lease-vanished", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
+				Message: fmt.Sprintf("lease %d ended: its snapshot %s vanished", l.ID, l.Path)}
+		})
+}
+
+// EndReplaced ends every lease on a volume whose filesystem was replaced
+// by another: their snapshots are on the filesystem that went, so
+// nothing is deleted. It returns how many it ended.
+func (s *Scheduler) EndReplaced(volume string) int {
+	ls, err := s.db.Leases()
+	if err != nil {
+		s.log.Error("list leases of a replaced volume", "volume", volume, "err", err)
+		return 0
 	}
-	// Claim the end as endLease does, so that a release or the reaper
-	// racing this waits for it instead of logging a second end.
+	n := 0
+	for _, l := range ls {
+		if l.Volume != volume {
+			continue
+		}
+		ended, err := s.endRecord(l.ID, func(l db.Lease) bool { return l.State != db.LeaseCreating },
+			func(l db.Lease) db.Event {
+				return db.Event{Source: "volume", Kind: "lease-ended", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
+					Message: fmt.Sprintf("lease %d ended: volume replaced (its snapshot %s was on the filesystem that went; nothing deleted)", l.ID, l.Path)}
+			})
+		if err != nil {
+			s.log.Error("end lease of a replaced volume", "lease", l.ID, "err", err)
+		}
+		if ended {
+			n++
+		}
+	}
+	return n
+}
+
+// endRecord ends lease id in the database only, when due says so of its
+// record, deleting nothing. It claims the end as endLease does, so that a
+// release or the reaper racing it waits for it instead of logging a
+// second end. A lease not loaded yet (before Recover) has nobody to race.
+func (s *Scheduler) endRecord(id uint64, due func(db.Lease) bool, event func(db.Lease) db.Event) (bool, error) {
 	s.mu.Lock()
 	e := s.live[id]
-	if e == nil || e.creating || e.ending != nil {
+	if e != nil && (e.creating || e.ending != nil) {
 		s.mu.Unlock()
 		return false, nil
 	}
-	done := make(chan struct{})
-	e.ending = done
+	if e != nil {
+		done := make(chan struct{})
+		e.ending = done
+		defer func() {
+			s.mu.Lock()
+			close(done)
+			e.ending = nil
+			s.mu.Unlock()
+		}()
+	}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		close(done)
-		e.ending = nil
-		s.mu.Unlock()
-	}()
-	// Read again under the claim: an end that finished between the first
-	// read and the claim has dropped the record already.
-	if l, ok, err = s.db.Lease(id); err != nil || !ok || !vanished(l) {
+	// Read under the claim: an end that finished before it has dropped
+	// the record already.
+	l, ok, err := s.db.Lease(id)
+	if err != nil || !ok || !due(l) {
 		return false, err
 	}
-	if err := s.db.EndLease(id, db.Event{Source: "watch", Kind: "lease-vanished", Volume: l.Volume, Machine: l.Machine, Lease: id,
-		Message: fmt.Sprintf("lease %d ended: its snapshot %s vanished", id, l.Path)}); err != nil {
+	if err := s.db.EndLease(id, event(l)); err != nil {
 		return false, fmt.Errorf("end lease %d: %w", id, err)
 	}
 	s.forget(id)

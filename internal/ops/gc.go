@@ -51,8 +51,10 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 }
 
 func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool) ([]string, error) {
-	if rec.Deleting {
-		return nil, nil // `bmsched delete` is clearing it
+	if rec.Deleting || !o.inv.Available(rec.Volume) {
+		// `bmsched delete` is clearing it, or its filesystem is not
+		// there: what its directory shows now is not the machine.
+		return nil, nil
 	}
 	defer o.lock(rec.Volume, rec.Name)()
 	// Hold acquires off while deciding which snapshots no lease holds, so

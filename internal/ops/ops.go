@@ -81,11 +81,20 @@ func (o *Ops) lockFor(ctx context.Context, volume, machine string) (func(), erro
 		unlock()
 		return nil, api.Errorf(api.ExitFailed, "%s/%s: the client went away while waiting for another command on the machine; nothing was done", volume, machine)
 	}
+	if !o.inv.Available(volume) {
+		unlock()
+		return nil, api.Errorf(api.ExitRefused, "machine %s/%s: %v", volume, machine, o.inv.UnavailableError(volume))
+	}
 	return unlock, nil
 }
 
-// refuseDeleting refuses a command on a machine that a delete is draining.
+// refuseDeleting refuses a command on a machine that a delete is
+// draining, or on a volume whose filesystem is unavailable: what is in
+// its directory now is not the machine.
 func (o *Ops) refuseDeleting(volume, machine string) error {
+	if !o.inv.Available(volume) {
+		return api.Errorf(api.ExitRefused, "machine %s/%s: %v", volume, machine, o.inv.UnavailableError(volume))
+	}
 	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
 		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted (`bmsched events` shows the delete); wait for it, or stop it and bring the machine back with `bmsched upgrade %s --rev N`", volume, machine, machine)
 	}

@@ -21,6 +21,12 @@ func (o *Ops) Recover() error {
 	var errs []error
 	for i := range ops {
 		op := &ops[i]
+		if !o.inv.Available(op.Volume) {
+			// Left as it is until its volume is back and the daemon
+			// starts again: nothing of it can be seen to finish or undo.
+			errs = append(errs, fmt.Errorf("%s of %s/%s: %w", op.Kind, op.Volume, op.Machine, o.inv.UnavailableError(op.Volume)))
+			continue
+		}
 		var err error
 		switch {
 		case op.Kind == "add" && (op.Step == "placed" || o.renamedIntoPlace(op)):

@@ -90,6 +90,14 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 		for _, st := range s.inv.Strays() {
 			out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
 		}
+		vs, err := s.db.Volumes()
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		for _, v := range vs {
+			out.Volumes = append(out.Volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+		}
 	}
 	writeJSON(w, out)
 }

@@ -60,6 +60,7 @@ type Server struct {
 	ids    *rootlock.IDs // the root's lease id mark
 
 	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
+	volumes   volumeChanges   // volumes whose filesystem changed (volumes.go)
 	followers followers       // ends the event streams at shutdown
 }
 
@@ -93,7 +94,8 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids}
+	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids, volumes: volumeChanges{wake: make(chan struct{}, 1)}}
+	inv.OnVolume = s.volumes.push
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
@@ -102,6 +104,8 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
+
+	s.watchVolumes(ctx)
 
 	ln, err := listen(cfg.Socket)
 	if err != nil {
@@ -185,6 +189,11 @@ func (s *Server) start() error {
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids,
 	}, s.db, s.inv)
+	// Volumes found replaced by the first scan: their leases end before
+	// recovery would take their snapshots for vanished.
+	for _, c := range s.volumes.take() {
+		s.actOnVolume(c)
+	}
 	// A record that cannot be finished or undone now (a snapshot busy
 	// with a mount, say) stays as it is, to be tried again at the next
 	// start; it must not keep every other build on the host waiting.

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/inventory"
+	"github.com/bmsched/bmsched/internal/volume"
+)
+
+// volumeChanges are the inventory's words of volumes whose filesystem
+// came, went or was replaced, acted on in order by one goroutine: the
+// inventory tells them from inside its scans, where nothing may wait on
+// a scan.
+type volumeChanges struct {
+	mu      sync.Mutex
+	pending []inventory.VolumeChange
+	wake    chan struct{}
+}
+
+func (q *volumeChanges) push(c inventory.VolumeChange) {
+	q.mu.Lock()
+	q.pending = append(q.pending, c)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *volumeChanges) take() []inventory.VolumeChange {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	cs := q.pending
+	q.pending = nil
+	return cs
+}
+
+// watchVolumes acts on volume changes until ctx is done, and probes the
+// volumes again at every mount or unmount on the host.
+func (s *Server) watchVolumes(ctx context.Context) {
+	err := volume.WatchMounts(ctx, func() {
+		if err := s.inv.CheckVolumes(); err != nil {
+			s.log.Warn("check volumes after a mount change", "err", err)
+		}
+	})
+	if err != nil {
+		// The periodic reconcile still notices, only later.
+		s.log.Warn("cannot watch the mount table; volumes mounted or unmounted are noticed at the next reconcile", "err", err)
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.volumes.wake:
+				for _, c := range s.volumes.take() {
+					s.actOnVolume(c)
+				}
+			}
+		}
+	}()
+}
+
+// actOnVolume brings the leases and the watches in line with a volume
+// whose filesystem changed.
+func (s *Server) actOnVolume(c inventory.VolumeChange) {
+	if !c.First {
+		s.log.Warn("volume "+c.Change.String(), "volume", c.Volume)
+	}
+	switch {
+	case c.First:
+		// Nothing known of it to resume or end.
+	case c.Change == volume.Unavailable:
+		// Leases and records stay as they are; the watches on what went
+		// away see nothing more.
+	case c.Back:
+		// Releases that waited for it can delete their snapshots now.
+		s.leases.Retry()
+	default:
+		// Another filesystem: the leases of the one before end, and
+		// nothing of theirs is deleted (it is not here).
+		if n := s.leases.EndReplaced(c.Volume); n > 0 {
+			_ = s.db.AppendEvents(db.Event{Source: "volume", Kind: "leases-ended", Volume: c.Volume,
+				Message: fmt.Sprintf("volume %s replaced: ended the %d lease(s) of the filesystem before; nothing deleted", c.Volume, n)})
+		}
+	}
+	if s.watch != nil {
+		s.watch.RewatchVolume(c.Volume)
+	}
+}
