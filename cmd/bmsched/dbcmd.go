@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -30,7 +31,18 @@ func dbCommand() *cli.Command {
 						return err
 					}
 					defer d.Close()
+					if fb := d.FellBack(); fb != "" {
+						// The commit bbolt opens is whole and consistent,
+						// so the check goes on; but the operator learns
+						// that a lease or a step may be missing.
+						fmt.Fprintf(c.App.Writer, "warning: %s: %s\n", d.Path(), fb)
+					}
 					errs := d.Check()
+					for _, e := range errs {
+						if errors.Is(e, db.ErrDamaged) {
+							return e
+						}
+					}
 					for _, e := range errs {
 						fmt.Fprintln(c.App.Writer, "problem:", e)
 					}
@@ -98,6 +110,8 @@ func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 		return nil, exitf(api.ExitRefused, "database %s is held by a running bmsched daemon: ask it through its socket (bmsched list, bmsched events), or stop it first", c.String("db"))
 	case errors.Is(err, db.ErrTooNew):
 		return nil, exitf(api.ExitRefused, "%v", err)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, exitf(api.ExitRefused, "%v", err)
 	case err != nil:
 		return nil, err
 	}
@@ -117,7 +131,7 @@ func compact(c *cli.Context, d *db.DB) error {
 		return fmt.Errorf("compact %s: %w", path, err)
 	}
 	before, _ := os.Stat(path)
-	err = bolt.Compact(dst, d.Bolt(), 1<<20)
+	err = d.Safely(func() error { return bolt.Compact(dst, d.Bolt(), 1<<20) })
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,6 +69,11 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		cfg.Log = slog.Default()
 	}
 	d, err := db.Open(cfg.DB, db.Options{})
+	var damaged *db.DamagedError
+	if errors.As(err, &damaged) {
+		// The fix names the root this daemon was given.
+		damaged.Machines = cfg.Machines
+	}
 	if err != nil {
 		return err
 	}
@@ -135,6 +141,9 @@ func (s *Server) start() error {
 		boot = strings.TrimSpace(string(b))
 	}
 	s.cfg.BootID = boot
+	if err := s.noteFallBack(); err != nil {
+		return err
+	}
 	prev, err := s.db.BootID()
 	if err != nil {
 		return err
@@ -197,6 +206,19 @@ func (s *Server) start() error {
 	s.leases.Start()
 	s.runWatch()
 	return nil
+}
+
+// noteFallBack warns of a database that lost its newest commit to a
+// damaged meta page, and records it: recovery cannot tell a lease or a
+// step that the lost commit recorded from one never made.
+func (s *Server) noteFallBack() error {
+	fb := s.db.FellBack()
+	if fb == "" {
+		return nil
+	}
+	s.log.Warn("database fell back to an earlier commit", "db", s.cfg.DB, "why", fb)
+	return s.db.AppendEvents(db.Event{Source: "serve", Kind: "db-fell-back",
+		Message: fmt.Sprintf("database %s: %s", s.cfg.DB, fb)})
 }
 
 // logStorage says which driver each volume got, and warns of a database
