@@ -56,6 +56,9 @@ func (s *soak) startDaemon() {
 	defer log.Close()
 	cmd := exec.Command(s.bin, "serve", "--machines", s.root, "--db", s.db, "--socket", s.sock, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = log, log
+	// A soak that is itself killed must not leave a daemon holding files
+	// on the loop mount.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(s.t, cmd.Start())
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
 	go func() { d.err = cmd.Wait(); close(d.done) }()
