@@ -87,3 +87,26 @@ func TestRandomDamageNeverPanics(t *testing.T) {
 	}
 	t.Logf("%d of %d damaged copies refused as damaged", damaged, rounds)
 }
+
+// TestMetaHeaderGarbage damages only the header of a meta page (its id,
+// its type), which bbolt does not check when it opens the file but
+// asserts in its own Check, in a goroutine where nothing can recover.
+func TestMetaHeaderGarbage(t *testing.T) {
+	src := soundFile(t)
+	r, err := Verify(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []int{0, 1} {
+		for _, at := range []int{0, 8} {
+			path := copyWith(t, src, func(b []byte) []byte {
+				b[page*r.PageSize+at] ^= 0x5a
+				return b
+			})
+			roErr, rwErr, _ := openAndRead(t, path)
+			if roErr != nil || rwErr != nil {
+				t.Fatalf("header byte %d of meta page %d: open %v / %v; the meta itself is sound", at, page, roErr, rwErr)
+			}
+		}
+	}
+}

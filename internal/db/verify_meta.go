@@ -38,7 +38,7 @@ type meta struct {
 	freelist uint64
 	pgid     uint64 // high-water mark: pages in use
 	txid     uint64
-	headerOK bool   // the page header names this page, as bbolt's Check asserts
+	headerOK bool   // the page header names this page and its type, as bbolt's Check asserts
 	err      string // why bbolt would reject it; "" when valid
 }
 
@@ -48,7 +48,7 @@ func decodeMeta(buf []byte, page int) meta {
 		m.err = "cut short by the end of the file"
 		return m
 	}
-	m.headerOK = order.Uint64(buf) == uint64(page)
+	m.headerOK = order.Uint64(buf) == uint64(page) && order.Uint16(buf[8:]) == flagMeta
 	b := buf[pageHeaderSize : pageHeaderSize+metaSize]
 	m.pageSize = order.Uint32(b[8:])
 	m.root = order.Uint64(b[16:])
