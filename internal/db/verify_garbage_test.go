@@ -110,3 +110,28 @@ func TestMetaHeaderGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestFreelistListsPageInUse: a freelist that lists a page of the tree
+// would make the daemon write over live records, or panic freeing the page
+// twice; Open refuses it.
+func TestFreelistListsPageInUse(t *testing.T) {
+	src := soundFile(t)
+	path := copyWith(t, src, func(b []byte) []byte {
+		m := decodeMeta(b, 0)
+		if m1 := decodeMeta(b[m.pageSize:], 1); m1.txid > m.txid {
+			m = m1
+		}
+		fl := b[m.freelist*uint64(m.pageSize):]
+		if order.Uint16(fl[10:]) == 0 || order.Uint16(fl[10:]) == 0xFFFF {
+			t.Fatalf("the sound file has %#x free pages; want some, fewer than 64k", order.Uint16(fl[10:]))
+		}
+		order.PutUint64(fl[pageHeaderSize:], m.root)
+		return b
+	})
+	roErr, rwErr, _ := openAndRead(t, path)
+	for _, err := range []error{roErr, rwErr} {
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "which is in use") {
+			t.Fatalf("open: %v, want ErrDamaged naming the page in use", err)
+		}
+	}
+}

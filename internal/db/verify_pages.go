@@ -158,7 +158,8 @@ func (w *pageWalk) bucket(parent string, v []byte, depth int) error {
 }
 
 // freelist checks the freelist page: its type, and that the ids it lists
-// fit in it and are pages in use.
+// fit in it, lie below the high-water mark, once each, and are not pages
+// the tree uses (so the tree must be walked first).
 func (w *pageWalk) freelist(id uint64) error {
 	p, err := w.page(id)
 	if err != nil {
@@ -175,10 +176,18 @@ func (w *pageWalk) freelist(id uint64) error {
 	if count > (uint64(len(p))-start)/8 {
 		return fmt.Errorf("freelist page %d claims %d free pages, more than it holds", id, count)
 	}
+	listed := make(map[uint64]bool, count)
 	for i := uint64(0); i < count; i++ {
-		if free := order.Uint64(p[start+i*8:]); free < 2 || free >= w.hwm {
+		free := order.Uint64(p[start+i*8:])
+		switch {
+		case free < 2 || free >= w.hwm:
 			return fmt.Errorf("freelist page %d lists page %d, outside the pages in use (2 to %d)", id, free, w.hwm-1)
+		case w.seen[free] || listed[free]:
+			// bbolt would hand the page out again, or panic freeing it
+			// twice in the daemon's next commit.
+			return fmt.Errorf("freelist page %d lists page %d, which is in use or listed twice", id, free)
 		}
+		listed[free] = true
 	}
 	return nil
 }
