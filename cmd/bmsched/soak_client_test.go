@@ -42,49 +42,50 @@ func (s *soak) client(ctx context.Context, st *roundStats, w int, stop <-chan st
 		default:
 		}
 		label := fmt.Sprintf("soak-r%d-w%d-%d", st.n, w, i)
-		if path := s.acquire(ctx, st, s.machines[(w+i)%len(s.machines)], label); path != "" {
-			s.use(ctx, st, path, label)
+		if path, gen := s.acquire(ctx, st, s.machines[(w+i)%len(s.machines)], label); path != "" {
+			s.use(ctx, st, path, label, gen)
 			s.release(ctx, st, path)
 		}
 	}
 }
 
-// acquire returns the path of a new lease, or "" when there is none to
-// use: an acquire whose answer the kill cut off is looked up by its label
-// once the daemon is back, and released.
-func (s *soak) acquire(ctx context.Context, st *roundStats, machine, label string) string {
+// acquire returns the path of a new lease, and the kill generation when
+// it was asked for; or "" when there is none to use: an acquire whose
+// answer the kill cut off is looked up by its label once the daemon is
+// back, and released.
+func (s *soak) acquire(ctx context.Context, st *roundStats, machine, label string) (string, int64) {
 	for ctx.Err() == nil {
-		start := time.Now()
+		start, gen := time.Now(), st.killGen.Load()
 		code, out, errOut := s.cli(ctx, "--json", "acquire", machine, "gcc", "--label", label)
 		switch code {
 		case 0:
 			var l api.Lease
 			if err := json.Unmarshal([]byte(out), &l); err != nil || l.Path == "" {
 				st.violate("acquire %s: output %q: %v", label, out, err)
-				return ""
+				return "", 0
 			}
 			st.noteAcquire(start)
 			s.noteHanded(st, l.Path, label)
-			return l.Path
+			return l.Path, gen
 		case api.ExitUnreachable:
 			// Nothing was asked: ask the next daemon.
 			s.waitForDaemon(ctx)
 		case api.ExitFailed:
 			st.lostAnswers.Add(1)
 			s.resolve(ctx, st, label)
-			return ""
+			return "", 0
 		default:
 			st.violate("acquire %s: exit %d: %s", label, code, errOut)
-			return ""
+			return "", 0
 		}
 	}
-	return ""
+	return "", 0
 }
 
 // use writes the marker and checks it after a short build; a lease held
-// across the kill is checked once the next daemon has recovered.
-func (s *soak) use(ctx context.Context, st *roundStats, path, label string) {
-	gen := st.killGen.Load()
+// across the kill (asked for before it, checked after) is checked once the
+// next daemon has recovered.
+func (s *soak) use(ctx context.Context, st *roundStats, path, label string, gen int64) {
 	marker := filepath.Join(path, "soak-marker")
 	if err := os.WriteFile(marker, []byte(label), 0o644); err != nil {
 		st.lostMarkers.Add(1)

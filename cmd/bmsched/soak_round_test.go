@@ -93,9 +93,11 @@ func (s *soak) round(n int, removeDB bool) *roundStats {
 	defer cancel()
 
 	time.Sleep(500*time.Millisecond + time.Duration(s.rng.Int64N(int64(2*time.Second))))
+	// Bumped first: a client that sees the old generation checked its
+	// marker before the kill.
+	st.killGen.Add(1)
 	s.killDaemon()
 	st.kills++
-	st.killGen.Add(1)
 	if removeDB {
 		if err := os.Remove(s.db); err != nil {
 			s.t.Fatalf("remove the database: %v", err)

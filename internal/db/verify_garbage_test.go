@@ -56,7 +56,7 @@ func TestRandomDamageNeverPanics(t *testing.T) {
 	}
 	used := int(r.Pages) * r.PageSize
 	rng := rand.New(rand.NewPCG(8, 4))
-	rounds, damaged := 300, 0
+	rounds, damaged := 200, 0
 	if testing.Short() {
 		rounds = 50
 	}
