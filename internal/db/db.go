@@ -110,6 +110,10 @@ func Open(path string, opt Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
+	if err := d.Safely(d.requireBuckets); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -135,3 +135,28 @@ func TestFreelistListsPageInUse(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingBucket: damage that renames a bucket in an otherwise sound
+// page leaves the daemon without it; Open says the database is damaged.
+func TestMissingBucket(t *testing.T) {
+	src := soundFile(t)
+	path := copyWith(t, src, func(b []byte) []byte {
+		// Bucket names are keys in the root bucket's leaf; "eventz"
+		// sorts where "events" did.
+		m := decodeMeta(b, 0)
+		if m1 := decodeMeta(b[m.pageSize:], 1); m1.txid > m.txid {
+			m = m1
+		}
+		root := b[m.root*uint64(m.pageSize) : (m.root+1)*uint64(m.pageSize)]
+		i := bytes.Index(root, []byte("events"))
+		if i < 0 || order.Uint16(root[8:]) != flagLeaf {
+			t.Fatal("the root page is not a leaf holding the events bucket")
+		}
+		root[i+5] = 'z'
+		return b
+	})
+	_, rwErr, _ := openAndRead(t, path)
+	if !errors.Is(rwErr, ErrDamaged) || !strings.Contains(rwErr.Error(), `its "events" bucket is missing`) {
+		t.Fatalf("open: %v, want ErrDamaged naming the bucket", rwErr)
+	}
+}

@@ -9,10 +9,10 @@ import (
 
 // pageWalk follows every page that bbolt would read from the meta it uses
 // (the root bucket's tree, every nested bucket, the freelist) and checks
-// each against the bounds that bbolt assumes without checking: page ids
-// below the high-water mark, the header's own id, the page type, and
-// elements that lie inside their page. A walk that passes leaves bbolt
-// nothing to fault or panic on.
+// each against what bbolt assumes without checking: page ids below the
+// high-water mark, each page reached once, the header's own id, the page
+// type, elements inside their page, keys in order, and a freelist that
+// lists only pages out of use. bbolt faults or panics on each of these.
 type pageWalk struct {
 	f        *os.File
 	pageSize uint64
