@@ -2,7 +2,10 @@
 
 GO ?= go
 
-.PHONY: demo test build bench
+.PHONY: demo test build bench soak
+
+# Rounds of the SIGKILL soak: make soak SOAK_ROUNDS=3
+SOAK_ROUNDS ?= 5
 
 # Build bmsched and run it on a sample volume that it lays out itself.
 demo: build
@@ -18,3 +21,9 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./...
+
+# SIGKILL the daemon under 32 clients once a round, on a loop-mounted
+# btrfs (root and btrfs-progs), and check the invariants after each round;
+# the last round also removes the database before the restart.
+soak:
+	$(GO) test -count=1 -v -timeout 30m -run '^TestSoak$$' ./cmd/bmsched/ -soak.rounds=$(SOAK_ROUNDS)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -21,26 +22,10 @@ func dbCommand() *cli.Command {
 		Usage: "offline maintenance of the database (refused while a daemon holds it)",
 		Subcommands: []*cli.Command{
 			{
-				Name:  "check",
-				Usage: "verify the file and every record",
-				Flags: []cli.Flag{dbFlag},
-				Action: func(c *cli.Context) error {
-					d, err := openOffline(c, true)
-					if err != nil {
-						return err
-					}
-					defer d.Close()
-					errs := d.Check()
-					for _, e := range errs {
-						fmt.Fprintln(c.App.Writer, "problem:", e)
-					}
-					if len(errs) > 0 {
-						return exitf(api.ExitFailed, "%s: %d problems", d.Path(), len(errs))
-					}
-					v, _ := d.SchemaVersion()
-					fmt.Fprintf(c.App.Writer, "%s: ok (schema version %d)\n", d.Path(), v)
-					return nil
-				},
+				Name:   "check",
+				Usage:  "verify the file and every record",
+				Flags:  []cli.Flag{dbFlag},
+				Action: runCheck,
 			},
 			{
 				Name:  "dump",
@@ -89,6 +74,37 @@ func dbCommand() *cli.Command {
 	}
 }
 
+// runCheck is `db check`: a damaged file is one line and exit 1; records
+// that do not decode are listed, one a line.
+func runCheck(c *cli.Context) error {
+	d, err := openOffline(c, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if fb := d.FellBack(); fb != "" {
+		// The commit bbolt opens is whole and consistent, so the check
+		// goes on; but the operator learns that a lease or a step may
+		// be missing.
+		fmt.Fprintf(c.App.Writer, "warning: %s: %s\n", d.Path(), fb)
+	}
+	errs := d.Check()
+	for _, e := range errs {
+		if errors.Is(e, db.ErrDamaged) {
+			return e
+		}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(c.App.Writer, "problem:", e)
+	}
+	if len(errs) > 0 {
+		return exitf(api.ExitFailed, "%s: %d problems", d.Path(), len(errs))
+	}
+	v, _ := d.SchemaVersion()
+	fmt.Fprintf(c.App.Writer, "%s: ok (schema version %d)\n", d.Path(), v)
+	return nil
+}
+
 func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 	if _, err := args(c, 0, 0); err != nil {
 		return nil, err
@@ -98,6 +114,8 @@ func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 	case errors.Is(err, db.ErrHeld):
 		return nil, exitf(api.ExitRefused, "database %s is held by a running bmsched daemon: ask it through its socket (bmsched list, bmsched events), or stop it first", c.String("db"))
 	case errors.Is(err, db.ErrTooNew):
+		return nil, exitf(api.ExitRefused, "%v", err)
+	case errors.Is(err, fs.ErrPermission):
 		return nil, exitf(api.ExitRefused, "%v", err)
 	case err != nil:
 		return nil, err
@@ -118,7 +136,7 @@ func compact(c *cli.Context, d *db.DB) error {
 		return fmt.Errorf("compact %s: %w", path, err)
 	}
 	before, _ := os.Stat(path)
-	err = bolt.Compact(dst, d.Bolt(), 1<<20)
+	err = d.Safely(func() error { return bolt.Compact(dst, d.Bolt(), 1<<20) })
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/user"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/server"
@@ -67,7 +70,7 @@ func serveCommand() *cli.Command {
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
-			return server.Run(ctx, server.Config{
+			err := server.Run(ctx, server.Config{
 				Machines: c.String("machines"),
 				DB:       c.String("db"),
 				Socket:   c.String("socket"),
@@ -87,6 +90,11 @@ func serveCommand() *cli.Command {
 
 				ReconcileEvery: c.Duration("reconcile-every"),
 			}, nil)
+			if errors.Is(err, fs.ErrPermission) {
+				// Refused: the database or a directory is not this user's.
+				return exitf(api.ExitRefused, "%v", err)
+			}
+			return err
 		},
 	}
 }

@@ -48,6 +48,8 @@ type DB struct {
 	group groupCommit
 	// appended wakes those following the event log (events.go).
 	appended eventSignal
+	// file is what Verify found before bbolt mapped the file.
+	file FileReport
 }
 
 // Options tune Open.
@@ -77,23 +79,35 @@ func Open(path string, opt Options) (*DB, error) {
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// bbolt trusts the file it maps: a truncated one faults (SIGBUS) and
+	// garbage in a page panics, so the file is checked first.
+	report, release, err := verifyForOpen(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	if !opt.ReadOnly {
+		// bbolt's exclusive lock would wait on ours.
+		release()
+		release = func() {}
+	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opt.LockTimeout,
 		ReadOnly: opt.ReadOnly,
 		// The hashmap freelist stays fast as the file fragments.
 		FreelistType: bolt.FreelistMapType,
 	})
+	release()
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open database %s: %w (stop that daemon, or talk to it through its socket)", path, ErrHeld)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	d := &DB{bolt: b, path: path, maxEvents: opt.MaxEvents}
+	d := &DB{bolt: b, path: path, maxEvents: opt.MaxEvents, file: report}
 	if opt.ReadOnly {
-		err = d.checkVersion()
-	} else {
-		err = d.migrate()
+		err = d.Safely(d.checkVersion)
+	} else if err = d.Safely(d.migrate); err == nil {
+		err = d.Safely(d.requireBuckets)
 	}
 	if err == nil {
 		err = d.loadID()
@@ -104,6 +118,15 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	return d, nil
 }
+
+// FellBack says, when not empty, that one meta page of the file was
+// invalid at Open, so bbolt opened the commit before the newest: what the
+// newest commit recorded may be lost. A writer's next commit rewrites
+// that page.
+func (d *DB) FellBack() string { return d.file.FellBack }
+
+// File is what Open found in the file before bbolt mapped it.
+func (d *DB) File() FileReport { return d.file }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.bolt.Close() }

@@ -58,3 +58,17 @@ func u64(v uint64) []byte {
 	binary.BigEndian.PutUint64(b, v)
 	return b
 }
+
+// requireBuckets checks, once migrated, that every bucket of the schema
+// is there: the daemon's code relies on them, and a missing one means
+// that damage took its name in a page that is otherwise sound.
+func (d *DB) requireBuckets() error {
+	return d.bolt.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketMachines, bucketLeases, bucketEvents, bucketOps, bucketVolumes} {
+			if tx.Bucket(b) == nil {
+				return &DamagedError{Path: d.path, Problem: fmt.Sprintf("its %q bucket is missing", b)}
+			}
+		}
+		return nil
+	})
+}

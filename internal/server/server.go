@@ -85,6 +85,11 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	defer ids.Close()
 	d, err := db.Open(cfg.DB, db.Options{})
+	var damaged *db.DamagedError
+	if errors.As(err, &damaged) {
+		// The fix names the root this daemon was given.
+		damaged.Machines = cfg.Machines
+	}
 	if err != nil {
 		return err
 	}
@@ -155,6 +160,9 @@ func (s *Server) start() error {
 		boot = b
 	}
 	s.cfg.BootID = boot
+	if err := s.noteFallBack(); err != nil {
+		return err
+	}
 	prev, err := s.db.BootID()
 	if err != nil {
 		return err
@@ -190,9 +198,12 @@ func (s *Server) start() error {
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids,
 	}, s.db, s.inv)
 	// Volumes found replaced by the first scan: their leases end before
-	// recovery would take their snapshots for vanished.
+	// recovery would take their snapshots for vanished. Volumes seen for
+	// the first time were watched as they are just now.
 	for _, c := range s.volumes.take() {
-		s.actOnVolume(c)
+		if !c.First {
+			s.actOnVolume(c)
+		}
 	}
 	// A record that cannot be finished or undone now (a snapshot busy
 	// with a mount, say) stays as it is, to be tried again at the next
@@ -224,6 +235,19 @@ func (s *Server) start() error {
 	s.leases.Start()
 	s.runWatch()
 	return nil
+}
+
+// noteFallBack warns of a database that lost its newest commit to a
+// damaged meta page, and records it: recovery cannot tell a lease or a
+// step that the lost commit recorded from one never made.
+func (s *Server) noteFallBack() error {
+	fb := s.db.FellBack()
+	if fb == "" {
+		return nil
+	}
+	s.log.Warn("database fell back to an earlier commit", "db", s.cfg.DB, "why", fb)
+	return s.db.AppendEvents(db.Event{Source: "serve", Kind: "db-fell-back",
+		Message: fmt.Sprintf("database %s: %s", s.cfg.DB, fb)})
 }
 
 // logStorage says which driver each volume got, and warns of a database

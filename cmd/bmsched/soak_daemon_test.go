@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// daemon is one run of `bmsched serve` in the soak.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// upSignal is closed once the daemon answers on its socket, and replaced
+// by an open one before each kill: clients that find no daemon wait on it
+// instead of polling with a process each.
+type upSignal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (u *upSignal) wait() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ch
+}
+
+func (u *upSignal) down() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.ch = make(chan struct{})
+}
+
+func (u *upSignal) up() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	select {
+	case <-u.ch:
+	default:
+		close(u.ch)
+	}
+}
+
+// startDaemon starts the daemon, its output appended to the soak's log.
+func (s *soak) startDaemon() {
+	log, err := os.OpenFile(s.logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	must(s.t, err)
+	defer log.Close()
+	cmd := exec.Command(s.bin, "serve", "--machines", s.root, "--db", s.db, "--socket", s.sock, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = log, log
+	// A soak that is itself killed must not leave a daemon holding files
+	// on the loop mount.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	must(s.t, cmd.Start())
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	go func() { d.err = cmd.Wait(); close(d.done) }()
+	s.daemon = d
+}
+
+// waitUp waits until the daemon answers on its socket, then wakes the
+// clients waiting on it.
+func (s *soak) waitUp(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.Dial("unix", s.sock)
+		if err == nil {
+			c.Close()
+			s.up.up()
+			return nil
+		}
+		select {
+		case <-s.daemon.done:
+			return errors.New("the daemon exited at start: " + s.logTail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return errors.New("no daemon answers on " + s.sock + ": " + s.logTail())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// killDaemon SIGKILLs the daemon; clients wait for the next one.
+func (s *soak) killDaemon() {
+	s.up.down()
+	s.daemon.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.daemon.done
+	s.daemon = nil
+}
+
+// stopDaemon stops the daemon as an operator does (SIGINT), or kills it
+// after 15s; a daemon that fails is an error of the soak.
+func (s *soak) stopDaemon() {
+	d := s.daemon
+	if d == nil {
+		return
+	}
+	s.daemon = nil
+	d.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Signal(syscall.SIGKILL)
+		<-d.done
+		s.t.Errorf("the daemon did not stop within 15s of SIGINT: %s", s.logTail())
+		return
+	}
+	if d.err != nil {
+		s.t.Errorf("daemon: %v: %s", d.err, s.logTail())
+	}
+}
+
+// cli runs the bmsched binary against the daemon and returns its exit
+// code and output.
+func (s *soak) cli(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	cmd := exec.CommandContext(ctx, s.bin, append([]string{"--socket", s.sock}, args...)...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		return -1, out.String(), err.Error()
+	}
+	return code, out.String(), errOut.String()
+}
+
+// logTail is the end of the daemon's log, for a failure message.
+func (s *soak) logTail() string {
+	b, _ := os.ReadFile(s.logPath)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
