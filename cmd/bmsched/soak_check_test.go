@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/rootlock"
 )
 
 // checkRound checks the invariants once every client has released what
@@ -49,13 +50,13 @@ func (s *soak) checkRound(st *roundStats) {
 
 // leftOnDisk lists the snapshots and bmsched's temporaries in the machine
 // directories, and its temporaries at the top of the root and the volume
-// (the root lock aside).
+// (the root's lock and lease id mark aside: they stay by design).
 func (s *soak) leftOnDisk() []string {
 	var left []string
 	vol := filepath.Join(s.root, "default")
 	for _, dir := range []string{s.root, vol} {
 		for _, name := range readNames(s.t, dir) {
-			if strings.HasPrefix(name, ".bmsched-") && name != ".bmsched-root.lock" {
+			if strings.HasPrefix(name, ".bmsched-") && name != rootlock.Name && name != rootlock.IDsName {
 				left = append(left, filepath.Join(dir, name))
 			}
 		}

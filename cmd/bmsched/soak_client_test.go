@@ -129,7 +129,7 @@ func (s *soak) resolve(ctx context.Context, st *roundStats, label string) {
 		return
 	}
 	for _, l := range ls {
-		if l.Owner.Label == label {
+		if l.Owner != nil && l.Owner.Label == label {
 			s.noteHanded(st, l.Path, label)
 			s.release(ctx, st, l.Path)
 		}
