@@ -27,7 +27,7 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
-			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; 0 disables it"},
+			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; at least 1s, 0 disables it"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -50,7 +50,7 @@ func serveCommand() *cli.Command {
 				}
 			}
 			for _, t := range c.StringSlice("toolchains") {
-				if err := fsscan.ValidToolchain(t); err != nil {
+				if err := fsscan.ValidNewToolchain(t); err != nil {
 					return exitf(2, "--toolchains: %v", err)
 				}
 			}
@@ -62,8 +62,8 @@ func serveCommand() *cli.Command {
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
 			}
-			if c.Duration("reconcile-every") < 0 {
-				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", c.Duration("reconcile-every"))
+			if d := c.Duration("reconcile-every"); d < 0 || (d > 0 && d < time.Second) {
+				return exitf(2, "--reconcile-every %s: must be at least 1s, or 0 to disable the reconcile", d)
 			}
 			ctx, stop := signalContext(c)
 			defer stop()

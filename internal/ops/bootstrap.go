@@ -21,13 +21,16 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if err := validate(volume, machine); err != nil {
 		return api.Bootstrap{}, err
 	}
-	if err := fsscan.ValidToolchain(toolchain); err != nil {
+	if err := fsscan.ValidNewToolchain(toolchain); err != nil {
 		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
 	}
 	if len(o.cfg.Toolchains) > 0 && !slices.Contains(o.cfg.Toolchains, toolchain) {
 		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
 	}
 	defer o.lock(volume, machine)()
+	if _, err := o.machineDir(volume, machine); err != nil {
+		return api.Bootstrap{}, err
+	}
 	if err := o.abandonStaleBootstraps(volume, machine, toolchain); err != nil {
 		return api.Bootstrap{}, err
 	}

@@ -105,7 +105,7 @@ func newMachine(spec string) (volume, name string, err error) {
 	if err := fsscan.ValidVolumeName(volume); err != nil {
 		return "", "", api.Errorf(api.ExitUsage, "%v", err)
 	}
-	if err := fsscan.ValidMachineName(name); err != nil {
+	if err := fsscan.ValidNewMachineName(name); err != nil {
 		return "", "", api.Errorf(api.ExitUsage, "%v", err)
 	}
 	return volume, name, nil

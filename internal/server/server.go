@@ -67,6 +67,13 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// Snapshot paths are handed to clients in other working directories:
+	// they must be absolute, whatever --machines was given as.
+	abs, err := filepath.Abs(cfg.Machines)
+	if err != nil {
+		return fmt.Errorf("machines root %s: %w", cfg.Machines, err)
+	}
+	cfg.Machines = abs
 	d, err := db.Open(cfg.DB, db.Options{})
 	if err != nil {
 		return err
