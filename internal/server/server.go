@@ -41,6 +41,10 @@ type Config struct {
 	OperatorsGID int      // its gid
 	GCOnBoot     bool     // run gc --boot when the boot id changed
 
+	// BuildUser (USER[:GROUP]) owns what add, upgrade and bootstrap make
+	// unless a command names an owner; "" for LookupBuildUser's default.
+	BuildUser string
+
 	// ReconcileEvery is the period of the full rescan that repairs what
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
@@ -54,6 +58,7 @@ type Server struct {
 	leases *lease.Scheduler
 	ops    *ops.Ops
 	log    *slog.Logger
+	build  BuildUser
 
 	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
 	followers followers       // ends the event streams at shutdown
@@ -74,6 +79,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return fmt.Errorf("machines root %s: %w", cfg.Machines, err)
 	}
 	cfg.Machines = abs
+	build, err := LookupBuildUser(cfg.BuildUser)
+	if err != nil {
+		return err
+	}
 	d, err := db.Open(cfg.DB, db.Options{})
 	if err != nil {
 		return err
@@ -84,7 +93,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log}
+	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, build: build}
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
@@ -109,7 +118,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	hs.RegisterOnShutdown(s.followers.stop)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
+	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB, "build-user", fmt.Sprintf("%s (%d:%d)", build.Name, build.UID, build.GID))
 	if ready != nil {
 		close(ready)
 	}
@@ -190,7 +199,7 @@ func (s *Server) start() error {
 		}
 	}
 	s.ops = ops.New(ops.Config{
-		Toolchains: s.cfg.Toolchains, UID: os.Geteuid(), GID: os.Getegid(), BootID: boot, Log: s.log,
+		Toolchains: s.cfg.Toolchains, UID: s.build.UID, GID: s.build.GID, BootID: boot, Log: s.log,
 		CrashAt: crash.Point(s.cfg.CrashAt),
 	}, s.db, s.inv, s.leases)
 	if err := s.ops.Recover(); err != nil {
