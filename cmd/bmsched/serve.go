@@ -63,7 +63,11 @@ func serveCommand() *cli.Command {
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
 			}
-			if d := c.Duration("reconcile-every"); d < 0 || (d > 0 && d < time.Second) {
+			switch d := c.Duration("reconcile-every"); {
+			case d < 0:
+				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", d)
+			case d > 0 && d < time.Second:
+				// A full rescan every few nanoseconds spins a core.
 				return exitf(2, "--reconcile-every %s: must be at least 1s, or 0 to disable the reconcile", d)
 			}
 			// Checked here too, so that a wrong name is a usage error
