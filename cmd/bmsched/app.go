@@ -112,3 +112,10 @@ func args(c *cli.Context, min, max int) ([]string, error) {
 	}
 	return a, nil
 }
+
+// stopSignals is cancelled by SIGINT, SIGTERM or SIGPIPE. Asking for
+// SIGPIPE also turns a write to a closed pipe on stdout, which would kill
+// the process before any deferred cleanup ran, into an EPIPE error.
+func stopSignals(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
 	"github.com/bmsched/bmsched/internal/server"
@@ -23,66 +24,44 @@ func demoCommand() *cli.Command {
 			&cli.BoolFlag{Name: "plain", Usage: "use plain directories even where a loop-mounted btrfs could be made"},
 		},
 		Action: func(c *cli.Context) error {
-			return runDemo(c.Context, c.App.Writer, c.App.ErrWriter, c.Bool("plain"))
+			// Every way out cleans up (the loop device, the mount, the
+			// temporary directory), so the signals that would end the
+			// process stop the walk-through instead: SIGINT, SIGTERM, and
+			// SIGPIPE when its reader goes (`bmsched demo | head`).
+			ctx, stop := stopSignals(c.Context)
+			defer stop()
+			err := runDemo(ctx, c.App.Writer, c.App.ErrWriter, c.Bool("plain"))
+			if ctx.Err() != nil {
+				return exitf(api.ExitFailed, "demo interrupted: stopped the daemon and removed the sample volume")
+			}
+			return err
 		},
 	}
 }
 
 // runDemo sets up a volume (a loop-mounted btrfs as root with btrfs-progs,
 // else plain directories), serves it in-process, and runs the commands an
-// operator and a build worker would, printing each.
+// operator and a build worker would, printing each, until ctx is done.
 func runDemo(ctx context.Context, stdout, stderr io.Writer, plain bool) (err error) {
 	tmp, err := os.MkdirTemp("", "bmsched-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	base := filepath.Join(tmp, "fs")
-	if err := os.Mkdir(base, 0o755); err != nil {
-		return err
-	}
-	kind := "plain directories"
-	if why := loopbtrfs.Available(); why == nil && !plain {
-		loop := filepath.Join(tmp, "loop")
-		if err := os.Mkdir(loop, 0o755); err != nil {
-			return err
-		}
-		mnt, cleanup, err := loopbtrfs.Mount(loop, loopbtrfs.DefaultSize)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if cerr := cleanup(); cerr != nil && err == nil {
-				err = cerr
-			}
-		}()
-		base, kind = mnt, "a loop-mounted btrfs"
-	} else if why != nil {
-		fmt.Fprintf(stderr, "demo: using plain directories (%v)\n", why)
-	}
-	machines := filepath.Join(base, "machines")
-	scratch := filepath.Join(base, "scratch")
-	for _, d := range []string{machines, filepath.Join(machines, "default"), scratch} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			return err
-		}
-	}
-	drv, err := btrfs.ForPath(scratch, "")
+	base, kind, cleanup, err := demoVolume(tmp, stderr, plain)
 	if err != nil {
 		return err
 	}
-	// Two revisions of a machine image, as a developer would send them.
-	for rev, content := range []string{"linux 6.1\n", "linux 6.6\n"} {
-		src := filepath.Join(scratch, fmt.Sprintf("linux-gcc_6-%d", rev+1))
-		if err := drv.Create(src); err != nil {
-			return err
+	defer func() {
+		if cerr := cleanup(); cerr != nil && err == nil {
+			err = cerr
 		}
-		if err := os.WriteFile(filepath.Join(src, "disk.img"), []byte(content), 0o644); err != nil {
-			return err
-		}
+	}()
+	machines := filepath.Join(base, "machines")
+	scratch := filepath.Join(base, "scratch")
+	if err := demoSamples(machines, scratch); err != nil {
+		return err
 	}
-
 	sock := filepath.Join(tmp, "bmsched.sock")
 	fmt.Fprintf(stdout, "# bmsched demo on %s in %s\n", kind, base)
 	sctx, stop := context.WithCancel(ctx)
@@ -92,6 +71,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, plain bool) (err err
 		served <- server.Run(sctx, server.Config{
 			Machines: machines, DB: filepath.Join(tmp, "bmsched.db"), Socket: sock,
 			Log: quietLog(),
+			// Whoever runs the demo owns what it makes: a normal user's
+			// daemon cannot give it to another.
+			BuildUser: fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()),
 		}, ready)
 	}()
 	defer func() {
@@ -105,7 +87,61 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, plain bool) (err err
 	case err := <-served:
 		return err
 	}
+	return demoSteps(ctx, stdout, sock, scratch)
+}
 
+// demoVolume makes the filesystem the demo lays out its volume on, under
+// tmp, and returns its directory and what undoes it.
+func demoVolume(tmp string, stderr io.Writer, plain bool) (base, kind string, cleanup func() error, err error) {
+	base = filepath.Join(tmp, "fs")
+	if err := os.Mkdir(base, 0o755); err != nil {
+		return "", "", nil, err
+	}
+	why := loopbtrfs.Available()
+	if why != nil || plain {
+		if why != nil {
+			fmt.Fprintf(stderr, "demo: using plain directories (%v)\n", why)
+		}
+		return base, "plain directories", func() error { return nil }, nil
+	}
+	loop := filepath.Join(tmp, "loop")
+	if err := os.Mkdir(loop, 0o755); err != nil {
+		return "", "", nil, err
+	}
+	mnt, cleanup, err := loopbtrfs.Mount(loop, loopbtrfs.DefaultSize)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return mnt, "a loop-mounted btrfs", cleanup, nil
+}
+
+// demoSamples lays out an empty volume and two revisions of a machine
+// image to add from, as a developer would send them.
+func demoSamples(machines, scratch string) error {
+	for _, d := range []string{machines, filepath.Join(machines, "default"), scratch} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	drv, err := btrfs.ForPath(scratch, "")
+	if err != nil {
+		return err
+	}
+	for rev, content := range []string{"linux 6.1\n", "linux 6.6\n"} {
+		src := filepath.Join(scratch, fmt.Sprintf("linux-gcc_6-%d", rev+1))
+		if err := drv.Create(src); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, "disk.img"), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoSteps runs the walk-through against the daemon on sock, stopping
+// between steps once ctx is done.
+func demoSteps(ctx context.Context, stdout io.Writer, sock, scratch string) error {
 	steps := [][]string{
 		{"add", "linux-gcc_6", "--rev", "1", "--from", filepath.Join(scratch, "linux-gcc_6-1")},
 		{"bootstrap", "linux-gcc_6", "gcc", "--", "sh", "-c", "echo gcc 13 > $BMSCHED_SUBVOL/toolchain"},
@@ -121,6 +157,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, plain bool) (err err
 		{"events"},
 	}
 	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "\n$ bmsched %s\n", shellJoin(s))
 		argv := append([]string{"bmsched", "--socket", sock}, s...)
 		if code := run(argv, stdout, stdout); code != 0 {

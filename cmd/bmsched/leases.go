@@ -36,10 +36,11 @@ func acquireCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			for _, f := range []string{"wait", "ttl"} {
-				if c.Duration(f) < 0 {
-					return exitf(api.ExitUsage, "--%s %s: a duration must not be negative", f, c.Duration(f))
-				}
+			if c.Duration("wait") < 0 {
+				return exitf(api.ExitUsage, "--wait %s: a duration must not be negative", c.Duration("wait"))
+			}
+			if err := leaseDurations(c, "ttl"); err != nil {
+				return err
 			}
 			if c.IsSet("owner-pid") && c.Int("owner-pid") <= 0 {
 				return exitf(api.ExitUsage, "--owner-pid %d: not a process id (a worker passes its own, $$)", c.Int("owner-pid"))
@@ -77,6 +78,9 @@ func releaseCommand() *cli.Command {
 			&cli.DurationFlag{Name: "hold", Usage: "keep the snapshot for debugging for DUR, then delete it"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := leaseDurations(c, "hold"); err != nil {
+				return err
+			}
 			id, gone, err := leaseArg(c)
 			if err != nil {
 				return err
@@ -115,6 +119,9 @@ func renewCommand() *cli.Command {
 			&cli.DurationFlag{Name: "ttl", Usage: "new lifetime from now (default: the TTL it was acquired with)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := leaseDurations(c, "ttl"); err != nil {
+				return err
+			}
 			id, gone, err := leaseArg(c)
 			if err != nil {
 				return err

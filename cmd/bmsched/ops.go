@@ -20,8 +20,8 @@ func revisionFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Uint64Flag{Name: "rev", Usage: "the revision number N (the entry <machine>-N)"},
 		&cli.BoolFlag{Name: "receive", Usage: "read the revision as a btrfs send stream from stdin"},
-		&cli.StringFlag{Name: "from", Usage: "snapshot the revision from the subvolume at PATH"},
-		&cli.StringFlag{Name: "owner", Usage: "USER:GROUP to own the revision (default: the daemon's user)"},
+		&cli.StringFlag{Name: "from", Usage: "snapshot the revision from the subvolume at PATH (root only: others send a stream with --receive)"},
+		&cli.StringFlag{Name: "owner", Usage: "USER:GROUP to own the revision (default: the daemon's build user, serve --build-user); an operator other than root may name only itself or the build user"},
 	}
 }
 

@@ -35,7 +35,7 @@ func TestScript(t *testing.T) {
 				Dir:                 filepath.Join("..", "..", "testdata", "script"),
 				Setup:               func(env *testscript.Env) error { return setupScript(env, driver) },
 				Cmds:                scriptCmds,
-				Condition:           func(cond string) (bool, error) { return cond == driver, nil },
+				Condition:           func(cond string) (bool, error) { return scriptCondition(cond, driver), nil },
 				RequireExplicitExec: true,
 				Deadline:            time.Now().Add(5 * time.Minute),
 			})
@@ -91,4 +91,13 @@ func setupScript(env *testscript.Env, driver string) error {
 	env.Setenv("BMSCHED_SOCKET", sock)
 	env.Setenv("DRIVER", driver)
 	return nil
+}
+
+// scriptCondition: [btrfs] or [plain] for the driver the script runs on,
+// [root] when the test runs as root (to make users and act as them).
+func scriptCondition(cond, driver string) bool {
+	if cond == "root" {
+		return os.Geteuid() == 0
+	}
+	return cond == driver
 }

@@ -29,8 +29,9 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
 			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
+			&cli.StringFlag{Name: "build-user", Usage: "USER[:GROUP] owning what add, upgrade and bootstrap make unless --owner says otherwise (default: " + server.DefaultBuildUser + " when that user exists, else the daemon's user)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
-			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; 0 disables it"},
+			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; at least 1s, 0 disables it"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -53,7 +54,7 @@ func serveCommand() *cli.Command {
 				}
 			}
 			for _, t := range c.StringSlice("toolchains") {
-				if err := fsscan.ValidToolchain(t); err != nil {
+				if err := fsscan.ValidNewToolchain(t); err != nil {
 					return exitf(2, "--toolchains: %v", err)
 				}
 			}
@@ -65,8 +66,17 @@ func serveCommand() *cli.Command {
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
 			}
-			if c.Duration("reconcile-every") < 0 {
-				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", c.Duration("reconcile-every"))
+			switch d := c.Duration("reconcile-every"); {
+			case d < 0:
+				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", d)
+			case d > 0 && d < time.Second:
+				// A full rescan every few nanoseconds spins a core.
+				return exitf(2, "--reconcile-every %s: must be at least 1s, or 0 to disable the reconcile", d)
+			}
+			// Checked here too, so that a wrong name is a usage error
+			// before anything is opened.
+			if _, err := server.LookupBuildUser(c.String("build-user")); err != nil {
+				return err
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
@@ -87,6 +97,7 @@ func serveCommand() *cli.Command {
 				Operators:    c.String("operators"),
 				OperatorsGID: opsGID,
 				GCOnBoot:     c.Bool("gc-on-boot"),
+				BuildUser:    c.String("build-user"),
 
 				ReconcileEvery: c.Duration("reconcile-every"),
 			}, nil)

@@ -34,8 +34,16 @@ type Request struct {
 // it. The lease is committed before the snapshot exists and made active
 // after, so that a crash between leaves a record that Recover undoes.
 func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) {
-	if err := fsscan.ValidToolchain(req.Toolchain); err != nil {
+	if err := checkDuration("--ttl", req.TTL); err != nil {
+		return db.Lease{}, err
+	}
+	if err := fsscan.ValidNewToolchain(req.Toolchain); err != nil {
 		return db.Lease{}, api.Errorf(api.ExitUsage, "toolchain: %v", err)
+	}
+	// A machine made by hand under a longer name than add allows would
+	// give a snapshot name too long for the filesystem.
+	if err := fsscan.ValidNewMachineName(req.Machine); err != nil {
+		return db.Lease{}, api.Errorf(api.ExitUsage, "%v; rename the machine", err)
 	}
 	m, image, err := s.check(req)
 	if err != nil {

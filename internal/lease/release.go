@@ -16,6 +16,9 @@ import (
 // the snapshot for debugging until the hold ends. Releasing a lease that
 // already ended succeeds and says so.
 func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, error) {
+	if err := checkDuration("--hold", hold); err != nil {
+		return "", err
+	}
 	l, ok, err := s.db.Lease(id)
 	if err != nil {
 		return "", err
@@ -92,6 +95,9 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 
 // Renew extends a lease by ttl, or by the TTL it was acquired with.
 func (s *Scheduler) Renew(id uint64, who Caller, ttl time.Duration) (db.Lease, error) {
+	if err := checkDuration("--ttl", ttl); err != nil {
+		return db.Lease{}, err
+	}
 	l, ok, err := s.db.Lease(id)
 	if err != nil {
 		return l, err

@@ -21,14 +21,19 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 	if err := validate(volume, machine); err != nil {
 		return err
 	}
+	if err := fsscan.ValidNewMachineName(machine); err != nil {
+		return api.Errorf(api.ExitUsage, "%v", err)
+	}
 	if rev == 0 {
 		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
 	}
 	if !src.given() {
 		return api.Errorf(api.ExitUsage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
 	}
-	if _, err := os.Stat(filepath.Join(o.inv.Root, volume)); err != nil {
-		return api.Errorf(api.ExitNotFound, "volume %s: %v (create the volume directory first)", volume, err)
+	if ok, err := realDirUnder(o.inv.Root, volume); err != nil {
+		return err
+	} else if !ok {
+		return api.Errorf(api.ExitNotFound, "volume %s: no directory %s (create the volume directory first)", volume, filepath.Join(o.inv.Root, volume))
 	}
 	if err := src.check(); err != nil {
 		return err
@@ -41,15 +46,19 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return err
 	}
+	// Checked under the machine's lock, just before the first step.
+	exists, err := o.machineDir(volume, machine)
+	if err != nil {
+		return err
+	}
 	p := o.paths(volume, machine)
 	if t, err := currentTarget(p); err != nil {
 		return err
 	} else if t != "" {
 		return api.Errorf(api.ExitRefused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
 	}
-	_, statErr := os.Lstat(p.dir)
 	op := &db.Op{Kind: "add", Volume: volume, Machine: machine, Rev: rev, Step: "start",
-		MadeDir: errors.Is(statErr, fs.ErrNotExist), Started: time.Now().UTC()}
+		MadeDir: !exists, Started: time.Now().UTC()}
 	if err := o.db.PutOp(op); err != nil {
 		return err
 	}
@@ -130,8 +139,10 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 	}
 	defer unlock()
 	p := o.paths(volume, machine)
-	if _, err := os.Stat(p.dir); err != nil {
-		return api.Errorf(api.ExitNotFound, "no machine %s/%s: %v (use `bmsched add`)", volume, machine, err)
+	if ok, err := o.machineDir(volume, machine); err != nil {
+		return err
+	} else if !ok {
+		return api.Errorf(api.ExitNotFound, "no machine %s/%s: no directory %s (use `bmsched add`)", volume, machine, p.dir)
 	}
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return err
@@ -225,6 +236,9 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		return err
 	}
 	defer o.lock(volume, machine)()
+	if _, err := o.machineDir(volume, machine); err != nil {
+		return err
+	}
 	m, err := o.scan(volume, machine)
 	if err != nil {
 		return err

@@ -21,13 +21,16 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if err := validate(volume, machine); err != nil {
 		return api.Bootstrap{}, err
 	}
-	if err := fsscan.ValidToolchain(toolchain); err != nil {
+	if err := fsscan.ValidNewToolchain(toolchain); err != nil {
 		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
 	}
 	if len(o.cfg.Toolchains) > 0 && !slices.Contains(o.cfg.Toolchains, toolchain) {
 		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
 	}
 	defer o.lock(volume, machine)()
+	if _, err := o.machineDir(volume, machine); err != nil {
+		return api.Bootstrap{}, err
+	}
 	if err := o.abandonStaleBootstraps(volume, machine, toolchain); err != nil {
 		return api.Bootstrap{}, err
 	}
@@ -58,6 +61,15 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if err := drv.Snapshot(p.revision(m.Current), op.Temp, false); err != nil {
 		o.db.EndOp(op.ID, o.event(op, "bootstrap-failed", "bootstrap of %s/%s %s: snapshot failed: %v", volume, machine, toolchain, err))
 		return api.Bootstrap{}, err
+	}
+	// The image belongs to the build user, as the revisions do, whoever
+	// owned the revision it came from.
+	if err := os.Lchown(op.Temp, o.cfg.UID, o.cfg.GID); err != nil {
+		if rerr := o.removeTemp(volume, op.Temp); rerr != nil {
+			return api.Bootstrap{}, fmt.Errorf("bootstrap: chown %s: %w (and removing it: %v; the next start retries)", op.Temp, err, rerr)
+		}
+		o.db.EndOp(op.ID, o.event(op, "bootstrap-failed", "bootstrap of %s/%s %s: chown to the build user failed: %v", volume, machine, toolchain, err))
+		return api.Bootstrap{}, fmt.Errorf("bootstrap: chown %s to the build user %d:%d: %w", op.Temp, o.cfg.UID, o.cfg.GID, err)
 	}
 	o.cfg.CrashAt.At("bootstrap-started")
 	return api.Bootstrap{Op: op.ID, Subvol: op.Temp, Revision: m.Current, Machine: machine, Volume: volume}, nil

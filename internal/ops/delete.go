@@ -52,6 +52,9 @@ func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress 
 		return nil, err
 	}
 	defer unlock()
+	if _, err := o.machineDir(volume, machine); err != nil {
+		return nil, err
+	}
 	m, err := o.scan(volume, machine)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.warnUnwritable(l, cred.Uid, int(cred.Pid))
 	writeJSON(w, leaseJSON(l))
 }
 

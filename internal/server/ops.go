@@ -61,7 +61,7 @@ func (s *Server) operator(r *http.Request) error {
 	if !ok {
 		return api.Errorf(api.ExitRefused, "permission denied: cannot tell who you are")
 	}
-	if cred.Uid == 0 {
+	if trusted(cred.Uid) {
 		return nil
 	}
 	if s.cfg.Operators != "" && inGroup(int(cred.Pid), uint32(s.cfg.OperatorsGID)) {
@@ -70,7 +70,7 @@ func (s *Server) operator(r *http.Request) error {
 	if s.cfg.Operators != "" {
 		return api.Errorf(api.ExitRefused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
 	}
-	return api.Errorf(api.ExitRefused, "permission denied: operator commands need root (or a group named with serve --operators)")
+	return api.Errorf(api.ExitRefused, "permission denied: operator commands need root, the daemon's own user, or a group named with serve --operators")
 }
 
 // inGroup reads the client's groups from /proc: SO_PEERCRED carries only
@@ -105,7 +105,7 @@ func newMachine(spec string) (volume, name string, err error) {
 	if err := fsscan.ValidVolumeName(volume); err != nil {
 		return "", "", api.Errorf(api.ExitUsage, "%v", err)
 	}
-	if err := fsscan.ValidMachineName(name); err != nil {
+	if err := fsscan.ValidNewMachineName(name); err != nil {
 		return "", "", api.Errorf(api.ExitUsage, "%v", err)
 	}
 	return volume, name, nil
@@ -149,7 +149,11 @@ func (s *Server) opAdd(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", err
 		}
-		if err := s.ops.Add(r.Context(), vol, name, rev, s.source(r), owner, st.progress); err != nil {
+		src := s.source(r)
+		if err := s.checkRevisionRequest(r, src, owner, "add"); err != nil {
+			return "", err
+		}
+		if err := s.ops.Add(r.Context(), vol, name, rev, src, owner, st.progress); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("machine %s/%s added at revision %d", vol, name, rev), nil
@@ -167,7 +171,11 @@ func (s *Server) opUpgrade(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", err
 		}
-		if err := s.ops.Upgrade(r.Context(), m.Volume, m.Name, rev, s.source(r), owner, q.Get("prune") != "", st.progress); err != nil {
+		src := s.source(r)
+		if err := s.checkRevisionRequest(r, src, owner, "upgrade"); err != nil {
+			return "", err
+		}
+		if err := s.ops.Upgrade(r.Context(), m.Volume, m.Name, rev, src, owner, q.Get("prune") != "", st.progress); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("machine %s/%s is at revision %d", m.Volume, m.Name, rev), nil

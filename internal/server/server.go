@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -44,6 +45,10 @@ type Config struct {
 	OperatorsGID int      // its gid
 	GCOnBoot     bool     // run gc --boot when the boot id changed
 
+	// BuildUser (USER[:GROUP]) owns what add, upgrade and bootstrap make
+	// unless a command names an owner; "" for LookupBuildUser's default.
+	BuildUser string
+
 	// ReconcileEvery is the period of the full rescan that repairs what
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
@@ -58,6 +63,7 @@ type Server struct {
 	ops    *ops.Ops
 	log    *slog.Logger
 	ids    *rootlock.IDs // the root's lease id mark
+	build  BuildUser
 
 	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
 	volumes   volumeChanges   // volumes whose filesystem changed (volumes.go)
@@ -72,7 +78,18 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	// The root first: a second daemon on this root, whatever its
+	// Snapshot paths are handed to clients in other working directories:
+	// they must be absolute, whatever --machines was given as.
+	abs, err := filepath.Abs(cfg.Machines)
+	if err != nil {
+		return fmt.Errorf("machines root %s: %w", cfg.Machines, err)
+	}
+	cfg.Machines = abs
+	build, err := LookupBuildUser(cfg.BuildUser)
+	if err != nil {
+		return err
+	}
+	// The root next: a second daemon on this root, whatever its
 	// database, must stop before it scans or recovers anything.
 	lock, err := takeRoot(cfg.Machines)
 	if err != nil {
@@ -99,7 +116,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids, volumes: volumeChanges{wake: make(chan struct{}, 1)}}
+	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids, build: build, volumes: volumeChanges{wake: make(chan struct{}, 1)}}
 	inv.OnVolume = s.volumes.push
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
@@ -127,7 +144,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	hs.RegisterOnShutdown(s.followers.stop)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
+	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB, "build-user", fmt.Sprintf("%s (%d:%d)", build.Name, build.UID, build.GID))
 	if ready != nil {
 		close(ready)
 	}
@@ -219,7 +236,7 @@ func (s *Server) start() error {
 		}
 	}
 	s.ops = ops.New(ops.Config{
-		Toolchains: s.cfg.Toolchains, UID: os.Geteuid(), GID: os.Getegid(), BootID: boot, Log: s.log,
+		Toolchains: s.cfg.Toolchains, UID: s.build.UID, GID: s.build.GID, BootID: boot, Log: s.log,
 		CrashAt: crash.Point(s.cfg.CrashAt),
 	}, s.db, s.inv, s.leases)
 	if err := s.ops.Recover(); err != nil {
@@ -313,6 +330,8 @@ func takeRoot(root string) (*rootlock.Lock, error) {
 	switch {
 	case errors.As(err, &held):
 		return nil, api.Errorf(api.ExitRefused, "%v", err)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, api.Errorf(api.ExitRefused, "%v (the daemon takes a lock in the machines root, so it needs write access there: run it as root, or as the root's owner)", err)
 	case err != nil:
 		return nil, fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
 	}
