@@ -26,6 +26,9 @@ type Lease struct {
 	State     string     `json:"state"`
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
 	ImageUUID string     `json:"image_uuid,omitempty"` // the image it was cloned from
+	// LastError is why a releasing lease waits: its snapshot's delete
+	// failed, and bmsched retries it.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Revision is a machine revision <m>-<rev>.

@@ -99,6 +99,9 @@ type Lease struct {
 	// Temp is the bmsched temporary the snapshot is made under before it
 	// is renamed into place, while the lease is creating.
 	Temp string `json:"temp,omitempty"`
+	// LastError is why a releasing lease's snapshot could not be deleted
+	// yet: the reason the lease waits.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Event is one entry of the bounded event log.

@@ -45,6 +45,13 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 		}
 		var deadline time.Time
 		switch {
+		case !e.retry.IsZero():
+			// A failed delete: its retry comes before any hold or expiry.
+			deadline = e.retry
+			if !now.Before(deadline) {
+				todo = append(todo, due{e.id, "lease-released", "its snapshot's delete succeeded on a retry"})
+				continue
+			}
 		case !e.holdUntil.IsZero():
 			deadline = e.holdUntil
 			if !now.Before(deadline) {

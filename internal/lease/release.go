@@ -211,6 +211,7 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 	}
 	how = endedDeleted
 	if gone, err := s.deleteSnapshot(drv, l); err != nil {
+		s.deleteFailed(l, err)
 		return 0, err
 	} else if gone {
 		how = endedGone
@@ -270,7 +271,7 @@ func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil
 		}
-		return false, fmt.Errorf("delete snapshot of lease %d: %w (if something is mounted or running inside it, stop that, then release again)", l.ID, err)
+		return false, fmt.Errorf("delete snapshot of lease %d: %w (the lease stays releasing and bmsched retries the delete; if something is mounted or running inside it, or it is immutable, stop that)", l.ID, err)
 	}
 	return false, nil
 }

@@ -64,6 +64,10 @@ type entry struct {
 	creating bool
 	// ending is closed when the end under way finishes; nil when none is.
 	ending chan struct{}
+	// retry is when the reaper tries again to delete the snapshot of a
+	// releasing lease whose delete failed; backoff is the last pause.
+	retry   time.Time
+	backoff time.Duration
 }
 
 // New returns a scheduler; call Recover before serving, then Start.

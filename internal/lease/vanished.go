@@ -15,8 +15,9 @@ import (
 // nothing left of ours to delete, and whatever may since have taken the
 // snapshot's name is not ours. It returns how many leases it ended.
 //
-// Only active and held leases are looked at: a creating lease has no
-// snapshot at its path yet, and a releasing one is being ended already.
+// A creating lease has no snapshot at its path yet and is not looked at.
+// A releasing lease that no end is working on (its delete failed and
+// waits for a retry) is ended as soon as its snapshot is gone.
 func (s *Scheduler) EndVanished(volume, machine string) int {
 	key := machineKey(volume, machine)
 	s.mu.Lock()
@@ -43,6 +44,13 @@ func (s *Scheduler) EndVanished(volume, machine string) int {
 
 func (s *Scheduler) endVanished(id uint64) (bool, error) {
 	l, ok, err := s.db.Lease(id)
+	if err == nil && ok && l.State == db.LeaseReleasing {
+		if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		how, err := s.endLease(l, "watch", "lease-released", "its snapshot is gone")
+		return how != endedElsewhere, err
+	}
 	if err != nil || !ok || !vanished(l) {
 		return false, err
 	}

@@ -141,7 +141,7 @@ func leaseJSON(l db.Lease) api.Lease {
 		ID: l.ID, Volume: l.Volume, Machine: l.Machine, Toolchain: l.Toolchain,
 		Snapshot: l.Snapshot, Path: l.Path, Created: l.Created, Expires: l.Expires,
 		Owner: api.Owner{UID: l.Owner.UID, PID: l.Owner.PID, Label: l.Owner.Label},
-		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID,
+		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID, LastError: l.LastError,
 	}
 }
 
