@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
@@ -13,6 +14,24 @@ import (
 func init() {
 	scriptCmds["pin"] = cmdPin
 	scriptCmds["rmsubvol"] = cmdRmSubvol
+	scriptCmds["waitexist"] = cmdWaitExist
+}
+
+// waitexist TIMEOUT PATH...: wait until every path exists.
+func cmdWaitExist(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: waitexist TIMEOUT PATH...")
+	}
+	var missing []string
+	poll(ts, args[0], func() string { return strings.Join(missing, ", ") + " missing" }, func() bool {
+		missing = missing[:0]
+		for _, p := range args[1:] {
+			if _, err := os.Lstat(ts.MkAbs(p)); err != nil {
+				missing = append(missing, p)
+			}
+		}
+		return len(missing) == 0
+	})
 }
 
 // pin PATH | pin -u PATH: set (or clear) the immutable flag of a

@@ -76,6 +76,22 @@ type Machine struct {
 	Leases     int         `json:"leases"`
 	Strays     []Stray     `json:"strays"`
 	Transients []string    `json:"transients,omitempty"`
+	// Temps are bmsched's own temporaries (.bmsched-*) in the directory.
+	Temps []string `json:"temps,omitempty"`
+	// Bootstraps are the bootstraps under way on the machine.
+	Bootstraps []BootstrapRun `json:"bootstraps,omitempty"`
+}
+
+// BootstrapRun is a bootstrap under way: its client runs the command in
+// the temporary Temp.
+type BootstrapRun struct {
+	Op        uint64    `json:"op"`
+	Toolchain string    `json:"toolchain"`
+	Revision  uint64    `json:"revision"`
+	ClientPID int       `json:"client_pid"`
+	Temp      string    `json:"temp"`
+	Step      string    `json:"step"`
+	Started   time.Time `json:"started"`
 }
 
 // List is the answer to `bmsched list`.

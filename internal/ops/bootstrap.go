@@ -7,12 +7,12 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/proc"
 )
 
 // BootstrapStart snapshots the current revision to a bmsched temporary
@@ -46,8 +46,10 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	p := o.paths(volume, machine)
+	// The client waits for this answer, so it is alive to be identified.
+	clientStart, _ := proc.StartTime(clientPID)
 	op := &db.Op{Kind: "bootstrap", Volume: volume, Machine: machine, Rev: m.Current, Toolchain: toolchain,
-		Step: "running", ClientPID: clientPID, Started: time.Now().UTC()}
+		Step: "running", ClientPID: clientPID, ClientStart: clientStart, Started: time.Now().UTC()}
 	if err := o.db.PutOp(op); err != nil {
 		return api.Bootstrap{}, err
 	}
@@ -60,6 +62,8 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	o.cfg.CrashAt.At("bootstrap-started")
+	o.watchClient(*op)
+	o.rescan(op) // list and show name the temporary at once
 	return api.Bootstrap{Op: op.ID, Subvol: op.Temp, Revision: m.Current, Machine: machine, Volume: volume}, nil
 }
 
@@ -143,13 +147,12 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 		if op.Kind != "bootstrap" || op.Volume != volume || op.Machine != machine || op.Toolchain != toolchain {
 			continue
 		}
-		if alive(op.ClientPID) {
-			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d)", volume, machine, toolchain, op.ID, op.ClientPID)
+		if !clientGone(&op) || op.Step != "running" {
+			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
 		}
-		if err := o.removeTemp(volume, op.Temp); err != nil {
+		if _, err := o.abandonBootstrap(op.ID); err != nil {
 			return err
 		}
-		o.db.EndOp(op.ID, o.event(&op, "bootstrap-abandoned", "bootstrap %d of %s/%s %s abandoned: its client is gone", op.ID, volume, machine, toolchain))
 	}
 	return nil
 }
@@ -175,13 +178,4 @@ func (o *Ops) recoverBootstrap(op *db.Op) error {
 		kind, msg = "image-bootstrapped", fmt.Sprintf("bootstrap of %s/%s %s interrupted by a crash after its new image was in place: finished", op.Volume, op.Machine, op.Toolchain)
 	}
 	return o.stop(op, kind, msg)
-}
-
-// alive reports whether process pid exists; one we may not signal exists.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -160,9 +160,22 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 		return "", err
 	}
 	for _, b := range ops {
-		if b.Kind == "bootstrap" && b.Volume == op.Volume && b.Machine == op.Machine {
-			parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, pid %d)", b.Toolchain, b.ID, b.ClientPID))
+		if b.Kind != "bootstrap" || b.Volume != op.Volume || b.Machine != op.Machine {
+			continue
 		}
+		if clientGone(&b) {
+			// Nobody will finish it: undo it rather than wait forever.
+			unlock := o.lock(b.Volume, b.Machine)
+			done, err := o.abandonBootstrap(b.ID)
+			unlock()
+			if err != nil {
+				return "", err
+			}
+			if done {
+				continue
+			}
+		}
+		parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, client pid %d, in %s)", b.Toolchain, b.ID, b.ClientPID, filepath.Base(b.Temp)))
 	}
 	for _, s := range m.Snapshots {
 		if !leased[s.Name] {
