@@ -3,6 +3,8 @@ package ops
 import (
 	"errors"
 	"fmt"
+
+	"github.com/bmsched/bmsched/internal/api"
 )
 
 // Recover finishes or undoes every command that a crash interrupted,
@@ -33,6 +35,12 @@ func (o *Ops) Recover() error {
 			err = o.undoUpgrade(op, "interrupted by a crash")
 		case op.Kind == "delete" && op.Step == "removing":
 			err = o.finishDelete(op, func(string, ...any) {})
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Exit == api.ExitRefused {
+				// Stopped, not failed: a restored link or new entries; its
+				// event says so and the journal is closed.
+				err = nil
+			}
 		case op.Kind == "delete":
 			o.giveUp(op, "interrupted by a crash")
 		case op.Kind == "bootstrap":
