@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
+
+	"github.com/bmsched/bmsched/internal/api"
 )
 
 // Script commands of the safety scripts (testdata/script/safety_*.txtar).
@@ -15,6 +21,26 @@ func init() {
 	scriptCmds["pin"] = cmdPin
 	scriptCmds["rmsubvol"] = cmdRmSubvol
 	scriptCmds["waitexist"] = cmdWaitExist
+	scriptCmds["waitbootstraps"] = cmdWaitBootstraps
+}
+
+// waitbootstraps TIMEOUT MACHINE N: wait until `show MACHINE` lists N
+// bootstraps under way.
+func cmdWaitBootstraps(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitbootstraps TIMEOUT MACHINE N")
+	}
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	got := -1
+	poll(ts, args[0], func() string { return strconv.Itoa(got) + " bootstraps, want " + args[2] }, func() bool {
+		var m api.Machine
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ts.Check(api.NewClient(ts.Getenv("SOCK")).Do(ctx, "GET", "/v1/machine?"+url.Values{"m": {args[1]}}.Encode(), nil, &m))
+		got = len(m.Bootstraps)
+		return got == n
+	})
 }
 
 // waitexist TIMEOUT PATH...: wait until every path exists.
