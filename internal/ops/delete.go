@@ -156,21 +156,38 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 	if inflight > 0 {
 		parts = append(parts, fmt.Sprintf("%d acquires under way", inflight))
 	}
-	ops, err := o.db.Ops()
+	boots, err := o.bootstrapHolders(op)
 	if err != nil {
 		return "", err
 	}
+	parts = append(parts, boots...)
+	for _, s := range m.Snapshots {
+		if !leased[s.Name] {
+			parts = append(parts, s.Name+" (no lease: made by hand, or left by a crash; remove it once its build is done)")
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// bootstrapHolders describes the bootstraps under way on a machine being
+// deleted. One whose client is gone will never be finished: it is undone
+// rather than waited for.
+func (o *Ops) bootstrapHolders(op *db.Op) ([]string, error) {
+	ops, err := o.db.Ops()
+	if err != nil {
+		return nil, err
+	}
+	var parts []string
 	for _, b := range ops {
 		if b.Kind != "bootstrap" || b.Volume != op.Volume || b.Machine != op.Machine {
 			continue
 		}
 		if clientGone(&b) {
-			// Nobody will finish it: undo it rather than wait forever.
 			unlock := o.lock(b.Volume, b.Machine)
 			done, err := o.abandonBootstrap(b.ID)
 			unlock()
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if done {
 				continue
@@ -178,12 +195,7 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 		}
 		parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, client pid %d, in %s)", b.Toolchain, b.ID, b.ClientPID, filepath.Base(b.Temp)))
 	}
-	for _, s := range m.Snapshots {
-		if !leased[s.Name] {
-			parts = append(parts, s.Name+" (no lease: made by hand, or left by a crash; remove it once its build is done)")
-		}
-	}
-	return strings.Join(parts, ", "), nil
+	return parts, nil
 }
 
 // giveUp ends a delete that stops waiting: the link stays removed, so
