@@ -162,25 +162,7 @@ func (s *Scheduler) end(l db.Lease, source, kind, why string) (gone bool, err er
 // that neither deletes twice or logs the end twice, and neither returns
 // before the snapshot is gone; if that end failed, the next one tries.
 func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, err error) {
-	s.mu.Lock()
-	e := s.live[l.ID]
-	for e != nil && e.ending != nil {
-		ch := e.ending
-		s.mu.Unlock()
-		<-ch
-		s.mu.Lock()
-		e = s.live[l.ID]
-	}
-	if e != nil {
-		e.ending = make(chan struct{})
-		defer func() {
-			s.mu.Lock()
-			close(e.ending)
-			e.ending = nil
-			s.mu.Unlock()
-		}()
-	}
-	s.mu.Unlock()
+	defer s.claimEnd(l.ID)()
 
 	// Read the record again under the claim: the caller's copy may
 	// predate an end that finished while this one waited, and must not
@@ -226,6 +208,37 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 	}
 	s.forget(l.ID)
 	return how, nil
+}
+
+// claimEnd waits for the end of lease id under way, if any, then claims
+// the end for the caller until it calls the function returned.
+func (s *Scheduler) claimEnd(id uint64) (done func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live[id]
+	for e != nil && e.ending != nil {
+		ch := e.ending
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
+		e = s.live[id]
+	}
+	if e == nil {
+		return func() {}
+	}
+	e.ending = make(chan struct{})
+	return func() {
+		s.mu.Lock()
+		close(e.ending)
+		e.ending = nil
+		retry := !e.retry.IsZero()
+		s.mu.Unlock()
+		if retry {
+			// The reaper skipped this lease while its end was under way:
+			// have it see the retry now.
+			s.wakeReaper()
+		}
+	}
 }
 
 // forget drops a lease from memory, freeing its slot.
