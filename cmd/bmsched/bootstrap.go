@@ -75,8 +75,8 @@ func bootstrapCommand() *cli.Command {
 			if runErr == nil {
 				fq.Set("ok", "1")
 			}
-			var m api.Message
-			if err := cl.Do(c.Context, "POST", fmt.Sprintf("/v1/ops/bootstrap/%d/finish?%s", b.Op, fq.Encode()), nil, &m); err != nil {
+			m, err := finishBootstrap(c.Context, cl, fmt.Sprintf("/v1/ops/bootstrap/%d/finish?%s", b.Op, fq.Encode()), c.App.ErrWriter)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintln(c.App.ErrWriter, m.Message)

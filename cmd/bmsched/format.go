@@ -54,6 +54,13 @@ func printMachine(w io.Writer, m api.Machine) error {
 	for _, t := range m.Transients {
 		fmt.Fprintf(w, "upgrade   in progress by hand: %s\n", t)
 	}
+	for _, b := range m.Bootstraps {
+		fmt.Fprintf(w, "bootstrap %s from revision %d (op %d, client pid %d) in %s, since %s\n",
+			b.Toolchain, b.Revision, b.Op, b.ClientPID, b.Temp, b.Started.Local().Format(time.DateTime))
+	}
+	for _, t := range m.Temps {
+		fmt.Fprintf(w, "temporary %s\n", t)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(m.Revisions) > 0 {
 		fmt.Fprintln(tw, "\nREVISION\tREAD-ONLY\tUUID\tRECEIVED-UUID")

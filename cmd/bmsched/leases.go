@@ -205,6 +205,11 @@ func printLeases(c *cli.Context, out api.Leases) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, l := range out.Leases {
+		if l.LastError != "" {
+			fmt.Fprintf(c.App.Writer, "lease %d is %s and waits: %s\n", l.ID, l.State, l.LastError)
+		}
+	}
 	if c.Bool("waiting") {
 		fmt.Fprintf(c.App.Writer, "\n%d waiting\n", len(out.Waiting))
 		for _, w := range out.Waiting {

@@ -27,6 +27,9 @@ type Lease struct {
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
 	ImageUUID string     `json:"image_uuid,omitempty"` // the image it was cloned from
 	Adopted   string     `json:"adopted,omitempty"`    // why an orphaned lease was adopted
+	// LastError is why a releasing lease waits: its snapshot's delete
+	// failed, and bmsched retries it.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Revision is a machine revision <m>-<rev>.
@@ -74,6 +77,22 @@ type Machine struct {
 	Leases     int         `json:"leases"`
 	Strays     []Stray     `json:"strays"`
 	Transients []string    `json:"transients,omitempty"`
+	// Temps are bmsched's own temporaries (.bmsched-*) in the directory.
+	Temps []string `json:"temps,omitempty"`
+	// Bootstraps are the bootstraps under way on the machine.
+	Bootstraps []BootstrapRun `json:"bootstraps,omitempty"`
+}
+
+// BootstrapRun is a bootstrap under way: its client runs the command in
+// the temporary Temp.
+type BootstrapRun struct {
+	Op        uint64    `json:"op"`
+	Toolchain string    `json:"toolchain"`
+	Revision  uint64    `json:"revision"`
+	ClientPID int       `json:"client_pid"`
+	Temp      string    `json:"temp"`
+	Step      string    `json:"step"`
+	Started   time.Time `json:"started"`
 }
 
 // List is the answer to `bmsched list`.

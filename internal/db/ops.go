@@ -14,19 +14,26 @@ var bucketOps = []byte("ops")
 // writes it before its first filesystem step and advances Step after
 // each, so that recovery knows what to finish or undo.
 type Op struct {
-	ID        uint64    `json:"id"`
-	Kind      string    `json:"kind"` // add, upgrade, delete, bootstrap
-	Volume    string    `json:"volume"`
-	Machine   string    `json:"machine"`
-	Rev       uint64    `json:"rev,omitempty"`
-	Toolchain string    `json:"toolchain,omitempty"`
-	Step      string    `json:"step"`
-	Temp      string    `json:"temp,omitempty"`       // bmsched temporary the command made
-	MadeDir   bool      `json:"made_dir,omitempty"`   // the command created the machine directory
-	OldLink   string    `json:"old_link,omitempty"`   // link target before the command
-	ClientPID int       `json:"client_pid,omitempty"` // bootstrap: the client running the command
-	UUID      string    `json:"uuid,omitempty"`       // bootstrap: the new image, once made read-only
-	Started   time.Time `json:"started"`
+	ID        uint64 `json:"id"`
+	Kind      string `json:"kind"` // add, upgrade, delete, bootstrap
+	Volume    string `json:"volume"`
+	Machine   string `json:"machine"`
+	Rev       uint64 `json:"rev,omitempty"`
+	Toolchain string `json:"toolchain,omitempty"`
+	Step      string `json:"step"`
+	Temp      string `json:"temp,omitempty"`       // bmsched temporary the command made
+	MadeDir   bool   `json:"made_dir,omitempty"`   // the command created the machine directory
+	OldLink   string `json:"old_link,omitempty"`   // link target before the command
+	ClientPID int    `json:"client_pid,omitempty"` // bootstrap: the client running the command
+	// ClientStart is the client's start time (clock ticks since boot), so
+	// that a reused pid is not taken for the client.
+	ClientStart uint64 `json:"client_start,omitempty"`
+	// ReceivePID and ReceiveStart name the `btrfs receive` of an add or
+	// upgrade, which recovery waits for before it undoes the command.
+	ReceivePID   int       `json:"receive_pid,omitempty"`
+	ReceiveStart uint64    `json:"receive_start,omitempty"`
+	UUID         string    `json:"uuid,omitempty"` // bootstrap: the new image, once made read-only
+	Started      time.Time `json:"started"`
 }
 
 // PutOp stores an op, taking a new id when ID is zero.

@@ -109,6 +109,9 @@ type Lease struct {
 	Tag string `json:"tag,omitempty"`
 	// Adopted says why an orphaned lease was adopted.
 	Adopted string `json:"adopted,omitempty"`
+	// LastError is why a releasing lease's snapshot could not be deleted
+	// yet: the reason the lease waits.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Event is one entry of the bounded event log.

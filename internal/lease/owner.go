@@ -1,15 +1,14 @@
 package lease
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/proc"
 )
 
 // errOwnerGone marks the errors of watchOwner that prove the owner has
@@ -78,24 +77,8 @@ func exited(fd int) bool {
 	return err == nil && n > 0 && pfd[0].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0
 }
 
-// startTime reads field 22 of /proc/PID/stat. The command name (field 2)
-// may hold spaces and parentheses, so fields are counted after its last ')'.
-func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	fields := bytes.Fields(b[i+1:])
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return strconv.ParseUint(string(fields[19]), 10, 64)
-}
+// startTime is the process's start time in clock ticks since boot.
+func startTime(pid int) (uint64, error) { return proc.StartTime(pid) }
 
 // watch ends the lease when its owner w exits, unless by then the lease
 // is held (the build ended and someone wants its snapshot kept) or gone.

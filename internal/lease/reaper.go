@@ -30,37 +30,42 @@ func (s *Scheduler) reaper() {
 	}
 }
 
+// due is a lease whose deadline has come: how it ends, and why.
+type due struct {
+	id   uint64
+	kind string
+	why  string
+}
+
+// dueOf returns the deadline of a lease in memory, and what ending it
+// then means; a zero deadline when it has none.
+func dueOf(e *entry) (deadline time.Time, d due) {
+	switch {
+	case !e.retry.IsZero():
+		// A failed delete: its retry comes before any hold or expiry.
+		return e.retry, due{e.id, "lease-released", "its snapshot's delete succeeded on a retry"}
+	case !e.holdUntil.IsZero():
+		return e.holdUntil, due{e.id, "lease-hold-ended", "hold ended"}
+	case !e.expires.IsZero():
+		return e.expires, due{e.id, "lease-expired", fmt.Sprintf("expired at %s", e.expires.Format(time.RFC3339))}
+	}
+	return time.Time{}, due{}
+}
+
 // reapDue ends every lease past its deadline and returns the next deadline.
 func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
-	type due struct {
-		id   uint64
-		kind string
-		why  string
-	}
 	var todo []due
 	s.mu.Lock()
 	for _, e := range s.live {
 		if e.creating || e.ending != nil {
 			continue // its acquire or its end decides
 		}
-		var deadline time.Time
+		deadline, d := dueOf(e)
 		switch {
-		case !e.holdUntil.IsZero():
-			deadline = e.holdUntil
-			if !now.Before(deadline) {
-				todo = append(todo, due{e.id, "lease-hold-ended", "hold ended"})
-				continue
-			}
-		case !e.expires.IsZero():
-			deadline = e.expires
-			if !now.Before(deadline) {
-				todo = append(todo, due{e.id, "lease-expired", fmt.Sprintf("expired at %s", e.expires.Format(time.RFC3339))})
-				continue
-			}
-		default:
-			continue
-		}
-		if next.IsZero() || deadline.Before(next) {
+		case deadline.IsZero():
+		case !now.Before(deadline):
+			todo = append(todo, d)
+		case next.IsZero() || deadline.Before(next):
 			next = deadline
 		}
 	}

@@ -84,7 +84,9 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 		return s.db.EndLease(l.ID, ev("lease-undone", "acquire interrupted by a crash: undone"))
 	case l.State == db.LeaseReleasing:
 		if _, err := s.deleteSnapshot(drv, l); err != nil {
-			return err
+			// Kept releasing, and retried while serving.
+			s.deleteFailed(l, err)
+			return nil
 		}
 		return s.db.EndLease(l.ID, ev("lease-released", "release interrupted by a crash: finished"))
 	case l.BootID != s.cfg.BootID && l.State != db.LeaseOrphaned:

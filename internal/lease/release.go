@@ -85,6 +85,8 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 		return "", err
 	}
 	switch how {
+	case endedLater:
+		return fmt.Sprintf("lease %d released; its snapshot %s is deleted when volume %s is mounted again", id, l.Path, l.Volume), nil
 	case endedElsewhere:
 		return fmt.Sprintf("lease %d had already ended", id), nil
 	case endedGone:
@@ -165,7 +167,12 @@ const (
 	endedDeleted   endHow = iota // the snapshot was deleted
 	endedGone                    // the snapshot had already disappeared
 	endedElsewhere               // someone else ended the lease first
+	endedLater                   // its volume is unavailable: the snapshot goes when it is back
 )
+
+// errUnavailable marks a delete put off because the snapshot's volume is
+// not mounted.
+var errUnavailable = errors.New("volume unavailable")
 
 // end deletes a lease's snapshot and its record: the record is marked
 // releasing first, so that a crash between is finished by Recover. gone
@@ -181,25 +188,7 @@ func (s *Scheduler) end(l db.Lease, source, kind, why string) (gone bool, err er
 // that neither deletes twice or logs the end twice, and neither returns
 // before the snapshot is gone; if that end failed, the next one tries.
 func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, err error) {
-	s.mu.Lock()
-	e := s.live[l.ID]
-	for e != nil && e.ending != nil {
-		ch := e.ending
-		s.mu.Unlock()
-		<-ch
-		s.mu.Lock()
-		e = s.live[l.ID]
-	}
-	if e != nil {
-		e.ending = make(chan struct{})
-		defer func() {
-			s.mu.Lock()
-			close(e.ending)
-			e.ending = nil
-			s.mu.Unlock()
-		}()
-	}
-	s.mu.Unlock()
+	defer s.claimEnd(l.ID)()
 
 	// Read the record again under the claim: the caller's copy may
 	// predate an end that finished while this one waited, and must not
@@ -229,7 +218,13 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 		return 0, err
 	}
 	how = endedDeleted
-	if gone, err := s.deleteSnapshot(drv, l); err != nil {
+	if gone, err := s.deleteSnapshot(drv, l); errors.Is(err, errUnavailable) {
+		// Ended in the database; the snapshot goes when the volume is
+		// back (RetryVolume).
+		s.deleteFailed(l, err)
+		return endedLater, nil
+	} else if err != nil {
+		s.deleteFailed(l, err)
 		return 0, err
 	} else if gone {
 		how = endedGone
@@ -244,6 +239,37 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 	}
 	s.forget(l.ID)
 	return how, nil
+}
+
+// claimEnd waits for the end of lease id under way, if any, then claims
+// the end for the caller until it calls the function returned.
+func (s *Scheduler) claimEnd(id uint64) (done func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live[id]
+	for e != nil && e.ending != nil {
+		ch := e.ending
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
+		e = s.live[id]
+	}
+	if e == nil {
+		return func() {}
+	}
+	e.ending = make(chan struct{})
+	return func() {
+		s.mu.Lock()
+		close(e.ending)
+		e.ending = nil
+		retry := !e.retry.IsZero()
+		s.mu.Unlock()
+		if retry {
+			// The reaper skipped this lease while its end was under way:
+			// have it see the retry now.
+			s.wakeReaper()
+		}
+	}
 }
 
 // forget drops a lease from memory, freeing its slot.
@@ -280,7 +306,7 @@ func (s *Scheduler) Leases() ([]db.Lease, error) { return s.db.Leases() }
 func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err error) {
 	if !s.inv.Available(l.Volume) {
 		// Not there to see: neither gone nor deletable until it is back.
-		return false, s.inv.UnavailableError(l.Volume)
+		return false, fmt.Errorf("%w: %v", errUnavailable, s.inv.UnavailableError(l.Volume))
 	}
 	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
 		return true, nil
@@ -293,7 +319,7 @@ func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil
 		}
-		return false, fmt.Errorf("delete snapshot of lease %d: %w (if something is mounted or running inside it, stop that, then release again)", l.ID, err)
+		return false, fmt.Errorf("delete snapshot of lease %d: %w (the lease stays releasing and bmsched retries the delete; if something is mounted or running inside it, or it is immutable, stop that)", l.ID, err)
 	}
 	return false, nil
 }

@@ -10,6 +10,7 @@ package lease
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,10 @@ type entry struct {
 	creating bool
 	// ending is closed when the end under way finishes; nil when none is.
 	ending chan struct{}
+	// retry is when the reaper tries again to delete the snapshot of a
+	// releasing lease whose delete failed; backoff is the last pause.
+	retry   time.Time
+	backoff time.Duration
 }
 
 // New returns a scheduler; call Recover before serving, then Start.
@@ -139,6 +144,17 @@ func (s *Scheduler) wakeReaper() {
 
 func machineKey(volume, name string) string { return volume + "/" + name }
 
-// Retry asks the reaper to try again, now, the ends that failed: a
-// volume whose filesystem is back lets waiting releases delete.
-func (s *Scheduler) Retry() { s.wakeReaper() }
+// RetryVolume has the reaper try again, now, the deletes that failed on a
+// volume: its filesystem is back, and the releases that waited for it
+// can delete their snapshots.
+func (s *Scheduler) RetryVolume(volume string) {
+	s.mu.Lock()
+	now := time.Now()
+	for _, e := range s.live {
+		if !e.retry.IsZero() && strings.HasPrefix(e.key, volume+"/") {
+			e.retry, e.backoff = now, 0
+		}
+	}
+	s.mu.Unlock()
+	s.wakeReaper()
+}

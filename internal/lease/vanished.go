@@ -15,8 +15,9 @@ import (
 // nothing left of ours to delete, and whatever may since have taken the
 // snapshot's name is not ours. It returns how many leases it ended.
 //
-// Only active and held leases are looked at: a creating lease has no
-// snapshot at its path yet, and a releasing one is being ended already.
+// A creating lease has no snapshot at its path yet and is not looked at.
+// A releasing lease that no end is working on (its delete failed and
+// waits for a retry) is ended as soon as its snapshot is gone.
 func (s *Scheduler) EndVanished(volume, machine string) int {
 	if !s.inv.Available(volume) {
 		return 0 // its snapshots are out of sight, not gone
@@ -45,6 +46,19 @@ func (s *Scheduler) EndVanished(volume, machine string) int {
 }
 
 func (s *Scheduler) endVanished(id uint64) (bool, error) {
+	l, ok, err := s.db.Lease(id)
+	if err == nil && ok && l.State == db.LeaseReleasing {
+		// A release whose delete failed waits for a retry: once its
+		// snapshot is gone, however that happened, its end is done.
+		if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) || !s.inv.Available(l.Volume) {
+			return false, nil
+		}
+		how, err := s.endLease(l, "watch", "lease-released", "its snapshot is gone")
+		return how != endedElsewhere, err
+	}
+	if err != nil {
+		return false, err
+	}
 	return s.endRecord(id, func(l db.Lease) bool { return vanished(l) && s.inv.Available(l.Volume) },
 		func(l db.Lease) db.Event {
 			return db.Event{Source: "watch", Kind: "lease-vanished", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,

@@ -7,12 +7,12 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/proc"
 )
 
 // BootstrapStart snapshots the current revision to a bmsched temporary
@@ -49,8 +49,10 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	p := o.paths(volume, machine)
+	// The client waits for this answer, so it is alive to be identified.
+	clientStart, _ := proc.StartTime(clientPID)
 	op := &db.Op{Kind: "bootstrap", Volume: volume, Machine: machine, Rev: m.Current, Toolchain: toolchain,
-		Step: "running", ClientPID: clientPID, Started: time.Now().UTC()}
+		Step: "running", ClientPID: clientPID, ClientStart: clientStart, Started: time.Now().UTC()}
 	if err := o.db.PutOp(op); err != nil {
 		return api.Bootstrap{}, err
 	}
@@ -72,6 +74,8 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, fmt.Errorf("bootstrap: chown %s to the build user %d:%d: %w", op.Temp, o.cfg.UID, o.cfg.GID, err)
 	}
 	o.cfg.CrashAt.At("bootstrap-started")
+	o.watchClient(*op)
+	o.rescan(op) // list and show name the temporary at once
 	return api.Bootstrap{Op: op.ID, Subvol: op.Temp, Revision: m.Current, Machine: machine, Volume: volume}, nil
 }
 
@@ -155,21 +159,29 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 		if op.Kind != "bootstrap" || op.Volume != volume || op.Machine != machine || op.Toolchain != toolchain {
 			continue
 		}
-		if alive(op.ClientPID) {
-			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d)", volume, machine, toolchain, op.ID, op.ClientPID)
+		if !clientGone(&op) || op.Step != "running" {
+			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
 		}
-		if err := o.removeTemp(volume, op.Temp); err != nil {
+		if _, err := o.abandonBootstrap(op.ID); err != nil {
 			return err
 		}
-		o.db.EndOp(op.ID, o.event(&op, "bootstrap-abandoned", "bootstrap %d of %s/%s %s abandoned: its client is gone", op.ID, volume, machine, toolchain))
 	}
 	return nil
 }
 
-// recoverBootstrap finishes or undoes a bootstrap a crash interrupted. Its
-// client is gone, so a bootstrap not yet exchanged is undone; one whose
-// new image is in place is finished by deleting the old one.
+// recoverBootstrap finishes or undoes a bootstrap a crash interrupted. One
+// whose client still runs its command is kept for the client to finish.
+// Otherwise a bootstrap not yet exchanged is undone; one whose new image
+// is in place is finished by deleting the old one.
 func (o *Ops) recoverBootstrap(op *db.Op) error {
+	if op.Step == "running" && !clientGone(op) {
+		// Its command still runs in the client, which finishes the
+		// bootstrap once the daemon is back; if it exits first, the watch
+		// undoes it.
+		o.watchClient(*op)
+		return o.db.AppendEvents(o.event(op, "bootstrap-kept", "bootstrap %d of %s/%s %s kept across the restart: its client (pid %d) still runs it in %s",
+			op.ID, op.Volume, op.Machine, op.Toolchain, op.ClientPID, op.Temp))
+	}
 	drv, err := o.driver(op.Volume)
 	if err != nil {
 		return err
@@ -187,13 +199,4 @@ func (o *Ops) recoverBootstrap(op *db.Op) error {
 		kind, msg = "image-bootstrapped", fmt.Sprintf("bootstrap of %s/%s %s interrupted by a crash after its new image was in place: finished", op.Volume, op.Machine, op.Toolchain)
 	}
 	return o.stop(op, kind, msg)
-}
-
-// alive reports whether process pid exists; one we may not signal exists.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

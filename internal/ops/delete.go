@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
@@ -160,21 +161,46 @@ func (o *Ops) holders(op *db.Op) (string, error) {
 	if inflight > 0 {
 		parts = append(parts, fmt.Sprintf("%d acquires under way", inflight))
 	}
-	ops, err := o.db.Ops()
+	boots, err := o.bootstrapHolders(op)
 	if err != nil {
 		return "", err
 	}
-	for _, b := range ops {
-		if b.Kind == "bootstrap" && b.Volume == op.Volume && b.Machine == op.Machine {
-			parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, pid %d)", b.Toolchain, b.ID, b.ClientPID))
-		}
-	}
+	parts = append(parts, boots...)
 	for _, s := range m.Snapshots {
 		if !leased[s.Name] {
 			parts = append(parts, s.Name+" (no lease: made by hand, or left by a crash; remove it once its build is done)")
 		}
 	}
 	return strings.Join(parts, ", "), nil
+}
+
+// bootstrapHolders describes the bootstraps under way on a machine being
+// deleted. One whose client is gone will never be finished: it is undone
+// rather than waited for.
+func (o *Ops) bootstrapHolders(op *db.Op) ([]string, error) {
+	ops, err := o.db.Ops()
+	if err != nil {
+		return nil, err
+	}
+	var parts []string
+	for _, b := range ops {
+		if b.Kind != "bootstrap" || b.Volume != op.Volume || b.Machine != op.Machine {
+			continue
+		}
+		if clientGone(&b) {
+			unlock := o.lock(b.Volume, b.Machine)
+			done, err := o.abandonBootstrap(b.ID)
+			unlock()
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				continue
+			}
+		}
+		parts = append(parts, fmt.Sprintf("bootstrap of %s (op %d, client pid %d, in %s)", b.Toolchain, b.ID, b.ClientPID, filepath.Base(b.Temp)))
+	}
+	return parts, nil
 }
 
 // giveUp ends a delete that stops waiting: the link stays removed, so
@@ -191,13 +217,15 @@ func (o *Ops) giveUp(op *db.Op, why string) {
 }
 
 // finishDelete removes a drained machine's images, revisions, bmsched
-// temporaries and transient links, then its directory.
+// temporaries and transient links, then its directory. A current link
+// restored meanwhile stops it with nothing deleted; a step that fails ends
+// the delete with the machine retiring, for delete to resume or upgrade
+// to bring back.
 func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 	drv, err := o.driver(op.Volume)
 	if err != nil {
 		return err
 	}
-	p := o.paths(op.Volume, op.Machine)
 	m, err := o.scan(op.Volume, op.Machine)
 	if err != nil {
 		var ae *api.Error
@@ -207,11 +235,28 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 			return err
 		}
 	}
+	if m.State == fsscan.Active && m.Current != 0 {
+		return o.relinked(op, m.Current)
+	}
 	if len(m.Snapshots) > 0 || len(m.Strays) > 0 {
 		// Something arrived after the drain: stop rather than delete it.
 		o.giveUp(op, "new entries appeared")
 		return api.Errorf(api.ExitRefused, "machine %s/%s gained entries while being deleted (%d snapshots, %d strays); it stays retiring", op.Volume, op.Machine, len(m.Snapshots), len(m.Strays))
 	}
+	if err := o.removeMachine(drv, op.Volume, o.paths(op.Volume, op.Machine), m, progress); err != nil {
+		return o.failedLate(op, err)
+	}
+	o.leases.Reopen(op.Volume, op.Machine)
+	if err := o.db.EndOp(op.ID, o.event(op, "machine-deleted", "machine %s/%s deleted", op.Volume, op.Machine)); err != nil {
+		return err
+	}
+	o.rescan(op)
+	return nil
+}
+
+// removeMachine deletes what a drained machine directory holds, then the
+// directory.
+func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.Machine, progress Progress) error {
 	for _, im := range m.Images {
 		if err := drv.Delete(p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -226,7 +271,7 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 		progress("deleted revision %d", r.Rev)
 	}
 	for _, t := range m.Temps {
-		if err := o.removeTemp(op.Volume, filepath.Join(p.dir, t)); err != nil {
+		if err := o.removeTemp(volume, filepath.Join(p.dir, t)); err != nil {
 			return err
 		}
 	}
@@ -239,10 +284,5 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 		return fmt.Errorf("remove machine directory: %w", err)
 	}
 	progress("deleted %s", p.dir)
-	o.leases.Reopen(op.Volume, op.Machine)
-	if err := o.db.EndOp(op.ID, o.event(op, "machine-deleted", "machine %s/%s deleted", op.Volume, op.Machine)); err != nil {
-		return err
-	}
-	o.rescan(op)
 	return nil
 }

@@ -21,8 +21,12 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	if err := o.inv.RescanAll("gc"); err != nil {
 		progress("rescan incomplete: %v", err)
 	}
-	if !boot {
-		return nil, nil
+	abandoned, err := o.abandonDead(dryRun)
+	for _, a := range abandoned {
+		progress("%s", a)
+	}
+	if err != nil || !boot {
+		return abandoned, err
 	}
 	configured := map[string]bool{}
 	for _, t := range o.cfg.Toolchains {
@@ -47,7 +51,7 @@ func (o *Ops) GC(boot, dryRun bool, progress Progress) ([]string, error) {
 	for _, a := range done {
 		progress("%s", a)
 	}
-	return done, errors.Join(errs...)
+	return append(abandoned, done...), errors.Join(errs...)
 }
 
 func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool) ([]string, error) {

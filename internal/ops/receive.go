@@ -8,16 +8,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
 )
 
 // receive runs `btrfs receive` into dir (made here) from stream and
-// returns the one subvolume it made.
-func receive(ctx context.Context, dir string, stream io.Reader, progress Progress) (string, error) {
+// returns the one subvolume it made. started is told the receive's pid
+// before it reads anything, so that recovery can wait for it.
+//
+// The receive dies with the daemon (Pdeathsig), so that a restarted
+// daemon's recovery never races a receive still writing into the
+// temporary it undoes. The signal follows the thread that started the
+// child, so that thread is kept for the receive's whole life.
+func receive(ctx context.Context, dir string, stream io.Reader, progress Progress, started func(pid int) error) (string, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", fmt.Errorf("receive: %w", err)
 	}
@@ -26,6 +34,17 @@ func receive(ctx context.Context, dir string, stream io.Reader, progress Progres
 	cmd.Stdin = counted
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start btrfs receive into %s: %w (is btrfs-progs installed?)", dir, err)
+	}
+	if err := started(cmd.Process.Pid); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return "", err
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(time.Second)
@@ -39,7 +58,7 @@ func receive(ctx context.Context, dir string, stream io.Reader, progress Progres
 			}
 		}
 	}()
-	err := cmd.Run()
+	err := cmd.Wait()
 	close(done)
 	if err != nil {
 		return "", api.Errorf(api.ExitFailed, "btrfs receive into %s: %v: %s (is stdin a `btrfs send` stream?)", dir, err, strings.TrimSpace(stderr.String()))

@@ -3,6 +3,11 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/proc"
 )
 
 // Recover finishes or undoes every command that a crash interrupted,
@@ -27,6 +32,10 @@ func (o *Ops) Recover() error {
 			errs = append(errs, fmt.Errorf("%s of %s/%s: %w", op.Kind, op.Volume, op.Machine, o.inv.UnavailableError(op.Volume)))
 			continue
 		}
+		if err := o.waitReceive(op); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		var err error
 		switch {
 		case op.Kind == "add" && (op.Step == "placed" || o.renamedIntoPlace(op)):
@@ -39,6 +48,12 @@ func (o *Ops) Recover() error {
 			err = o.undoUpgrade(op, "interrupted by a crash")
 		case op.Kind == "delete" && op.Step == "removing":
 			err = o.finishDelete(op, func(string, ...any) {})
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Exit == api.ExitRefused {
+				// Stopped, not failed: a restored link or new entries; its
+				// event says so and the journal is closed.
+				err = nil
+			}
 		case op.Kind == "delete":
 			o.giveUp(op, "interrupted by a crash")
 		case op.Kind == "bootstrap":
@@ -51,4 +66,24 @@ func (o *Ops) Recover() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// receiveWait bounds the wait for a `btrfs receive` left by the daemon
+// before this one: it was sent SIGKILL when that daemon died, so it is
+// normally gone at once, but a receive blocked in the kernel ends only
+// when the kernel lets it.
+const receiveWait = 30 * time.Second
+
+// waitReceive waits for the `btrfs receive` of an interrupted add or
+// upgrade to be gone before the command is finished or undone: deciding
+// while it still writes into the temporary would race it.
+func (o *Ops) waitReceive(op *db.Op) error {
+	if op.ReceivePID == 0 || !proc.Alive(op.ReceivePID, op.ReceiveStart) {
+		return nil
+	}
+	o.log.Info("waiting for the btrfs receive of an interrupted command", "op", op.ID, "pid", op.ReceivePID)
+	if proc.WaitGone(op.ReceivePID, op.ReceiveStart, receiveWait) {
+		return nil
+	}
+	return fmt.Errorf("recover %s of %s/%s (op %d): its btrfs receive (pid %d) still runs into %s after %s; kill it, then restart the daemon", op.Kind, op.Volume, op.Machine, op.ID, op.ReceivePID, op.Temp, receiveWait)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/proc"
 )
 
 // Source is where a new revision comes from: a `btrfs send` stream, or
@@ -71,7 +72,11 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 		if drv.Name() != "btrfs" {
 			return api.Errorf(api.ExitRefused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
 		}
-		if made, err = receive(ctx, op.Temp, src.Stream, progress); err != nil {
+		if made, err = receive(ctx, op.Temp, src.Stream, progress, func(pid int) error {
+			op.ReceivePID = pid
+			op.ReceiveStart, _ = proc.StartTime(pid)
+			return o.db.PutOp(op)
+		}); err != nil {
 			return err
 		}
 	} else {

@@ -145,7 +145,7 @@ func leaseJSON(l db.Lease) api.Lease {
 	out := api.Lease{
 		ID: l.ID, Volume: l.Volume, Machine: l.Machine, Toolchain: l.Toolchain,
 		Snapshot: l.Snapshot, Path: l.Path, Created: l.Created, Expires: l.Expires,
-		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID, Adopted: l.Adopted,
+		State: l.State, HoldUntil: l.HoldUntil, ImageUUID: l.ImageUUID, Adopted: l.Adopted, LastError: l.LastError,
 	}
 	if l.State != db.LeaseOrphaned {
 		// An adopted lease's owner is unknown: null, not uid 0.

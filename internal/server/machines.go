@@ -85,6 +85,7 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	out := api.List{Machines: []api.Machine{}}
 	for i := range ms {
 		out.Machines = append(out.Machines, machineJSON(&ms[i], leases))
+		s.addBootstraps(&out.Machines[len(out.Machines)-1])
 	}
 	if len(specs) == 0 {
 		for _, st := range s.inv.Strays() {
@@ -113,7 +114,9 @@ func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, machineJSON(&m, leases))
+	out := machineJSON(&m, leases)
+	s.addBootstraps(&out)
+	writeJSON(w, out)
 }
 
 // machineJSON renders a record in the shape of design §5, joining in the
@@ -129,6 +132,7 @@ func machineJSON(m *db.Machine, leases []db.Lease) api.Machine {
 		Snapshots:  []api.Snapshot{},
 		Strays:     []api.Stray{},
 		Transients: m.Transients,
+		Temps:      m.Temps,
 	}
 	if m.Current != 0 {
 		c := m.Current

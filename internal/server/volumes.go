@@ -78,7 +78,7 @@ func (s *Server) actOnVolume(c inventory.VolumeChange) {
 		// away see nothing more.
 	case c.Back:
 		// Releases that waited for it can delete their snapshots now.
-		s.leases.Retry()
+		s.leases.RetryVolume(c.Volume)
 	default:
 		// Another filesystem: the leases of the one before end, and
 		// nothing of theirs is deleted (it is not here).
