@@ -4,9 +4,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
@@ -67,7 +68,15 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// Before anything is opened or recovered: a --socket that names
+	// something other than a stale socket stops the start untouched.
+	if err := checkSocketPath(cfg.Socket); err != nil {
+		return err
+	}
 	d, err := db.Open(cfg.DB, db.Options{})
+	if errors.Is(err, db.ErrHeld) {
+		return api.Errorf(api.ExitRefused, "%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -222,33 +231,4 @@ func (s *Server) recoveryFailed(what string, err error) {
 	s.log.Error("recovery incomplete: serving anyway; fix the cause and restart the daemon to retry", "of", what, "err", err)
 	_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "recover-failed",
 		Message: fmt.Sprintf("recovery of %s incomplete (fix the cause and restart the daemon to retry): %v", what, err)})
-}
-
-// listen opens the Unix socket, replacing a stale one that nobody answers
-// on, and refusing to steal one that a live daemon serves.
-func listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("socket directory: %w", err)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		c, err := net.DialTimeout("unix", path, time.Second)
-		if err == nil {
-			c.Close()
-			return nil, fmt.Errorf("listen %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale socket: %w", err)
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", path, err)
-	}
-	// Build workers run as other users; what each may do is decided per
-	// request from its peer credentials.
-	if err := os.Chmod(path, 0o666); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("chmod socket: %w", err)
-	}
-	return ln, nil
 }
