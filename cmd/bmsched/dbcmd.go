@@ -18,8 +18,8 @@ import (
 func dbCommand() *cli.Command {
 	dbFlag := &cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file"}
 	return &cli.Command{
-		Name:  "db",
-		Usage: "offline maintenance of the database (refused while a daemon holds it)",
+		Name:               "db",
+		Usage:              "offline maintenance of the database (refused while a daemon holds it)",
 		CustomHelpTemplate: dbHelpTemplate,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
