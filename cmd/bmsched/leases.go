@@ -44,6 +44,9 @@ func acquireCommand() *cli.Command {
 			if c.IsSet("owner-pid") && c.Int("owner-pid") <= 0 {
 				return exitf(api.ExitUsage, "--owner-pid %d: not a process id (a worker passes its own, $$)", c.Int("owner-pid"))
 			}
+			if err := api.ValidLabel(c.String("label")); err != nil {
+				return exitf(api.ExitUsage, "--%v", err)
+			}
 			req := api.AcquireRequest{
 				Machine: a[0], Toolchain: a[1],
 				OwnerPID: c.Int("owner-pid"), Label: c.String("label"),

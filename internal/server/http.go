@@ -14,22 +14,24 @@ import (
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", s.health)
-	mux.HandleFunc("GET /v1/machines", s.listMachines)
-	mux.HandleFunc("GET /v1/machine", s.showMachine)
-	mux.HandleFunc("GET /v1/events", s.events)
-	mux.HandleFunc("GET /v1/events/follow", s.followEvents)
-	mux.HandleFunc("POST /v1/acquire", s.acquire)
-	mux.HandleFunc("GET /v1/leases", s.listLeases)
-	mux.HandleFunc("POST /v1/leases/{id}/release", s.release)
-	mux.HandleFunc("POST /v1/leases/{id}/renew", s.renew)
+	// Every body is bounded but the btrfs send streams of add and upgrade
+	// --receive, which only operators may send (runOp checks first).
+	mux.HandleFunc("GET /v1/health", limitBody(s.health))
+	mux.HandleFunc("GET /v1/machines", limitBody(s.listMachines))
+	mux.HandleFunc("GET /v1/machine", limitBody(s.showMachine))
+	mux.HandleFunc("GET /v1/events", limitBody(s.events))
+	mux.HandleFunc("GET /v1/events/follow", limitBody(s.followEvents))
+	mux.HandleFunc("POST /v1/acquire", limitBody(s.acquire))
+	mux.HandleFunc("GET /v1/leases", limitBody(s.listLeases))
+	mux.HandleFunc("POST /v1/leases/{id}/release", limitBody(s.release))
+	mux.HandleFunc("POST /v1/leases/{id}/renew", limitBody(s.renew))
 	mux.HandleFunc("POST /v1/ops/add", s.opAdd)
 	mux.HandleFunc("POST /v1/ops/upgrade", s.opUpgrade)
-	mux.HandleFunc("POST /v1/ops/rollback", s.opRollback)
-	mux.HandleFunc("POST /v1/ops/delete", s.opDelete)
-	mux.HandleFunc("POST /v1/ops/gc", s.opGC)
-	mux.HandleFunc("POST /v1/ops/bootstrap", s.bootstrapStart)
-	mux.HandleFunc("POST /v1/ops/bootstrap/{id}/finish", s.bootstrapFinish)
+	mux.HandleFunc("POST /v1/ops/rollback", limitBody(s.opRollback))
+	mux.HandleFunc("POST /v1/ops/delete", limitBody(s.opDelete))
+	mux.HandleFunc("POST /v1/ops/gc", limitBody(s.opGC))
+	mux.HandleFunc("POST /v1/ops/bootstrap", limitBody(s.bootstrapStart))
+	mux.HandleFunc("POST /v1/ops/bootstrap/{id}/finish", limitBody(s.bootstrapFinish))
 	return mux
 }
 
@@ -82,7 +84,11 @@ func writeErr(w http.ResponseWriter, err error) {
 		e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(api.HTTPStatus(e.Exit))
+	status := e.Status
+	if status == 0 {
+		status = api.HTTPStatus(e.Exit)
+	}
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(e)
 }
 
@@ -90,6 +96,10 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return tooLarge()
+		}
 		return api.Errorf(api.ExitUsage, "bad request body: %v", err)
 	}
 	return nil

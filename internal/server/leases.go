@@ -16,6 +16,10 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if err := api.ValidLabel(req.Label); err != nil {
+		writeErr(w, api.Errorf(api.ExitUsage, "%v", err))
+		return
+	}
 	m, err := s.resolve(req.Machine)
 	if err != nil {
 		writeErr(w, err)
