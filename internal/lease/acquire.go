@@ -338,3 +338,9 @@ func labelSuffix(label string) string {
 	}
 	return " (" + label + ")"
 }
+
+// SnapshotName is the name lease id's snapshot gets, so that a name can be
+// told from one that no lease of this database was ever given.
+func SnapshotName(machine, toolchain string, id uint64) string {
+	return snapshotName(machine, toolchain, id)
+}

@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/events/follow", limitBody(s.followEvents))
 	mux.HandleFunc("POST /v1/acquire", limitBody(s.acquire))
 	mux.HandleFunc("GET /v1/leases", limitBody(s.listLeases))
+	mux.HandleFunc("GET /v1/lease-ref", limitBody(s.leaseRef))
 	mux.HandleFunc("POST /v1/leases/{id}/release", limitBody(s.release))
 	mux.HandleFunc("POST /v1/leases/{id}/renew", limitBody(s.renew))
 	mux.HandleFunc("POST /v1/ops/add", s.opAdd)
