@@ -24,6 +24,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "driver", Value: "auto", Usage: "storage driver: auto, btrfs or plain"},
 			&cli.IntFlag{Name: "max-leases", Usage: "leases at once on the host (the worker count); 0 for no limit"},
 			&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
+			&cli.IntFlag{Name: "max-leases-per-user", Usage: "leases at once of one non-root user; 0 for no limit"},
+			&cli.DurationFlag{Name: "max-hold", Value: server.DefaultMaxHold, Usage: "the longest release --hold may keep a snapshot"},
 			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
@@ -44,7 +46,7 @@ func serveCommand() *cli.Command {
 			default:
 				return exitf(2, "--driver %q: use auto, btrfs or plain", c.String("driver"))
 			}
-			for _, f := range []string{"max-leases", "max-leases-per-machine"} {
+			for _, f := range []string{"max-leases", "max-leases-per-machine", "max-leases-per-user"} {
 				if c.Int(f) < 0 {
 					return exitf(2, "--%s %d: use a positive number, or 0 for no limit", f, c.Int(f))
 				}
@@ -62,6 +64,9 @@ func serveCommand() *cli.Command {
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
 			}
+			if c.Duration("max-hold") <= 0 {
+				return exitf(2, "--max-hold %s: must be positive", c.Duration("max-hold"))
+			}
 			if c.Duration("reconcile-every") < 0 {
 				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", c.Duration("reconcile-every"))
 			}
@@ -76,6 +81,8 @@ func serveCommand() *cli.Command {
 
 				MaxLeases:     c.Int("max-leases"),
 				MaxPerMachine: c.Int("max-leases-per-machine"),
+				MaxPerUser:    c.Int("max-leases-per-user"),
+				MaxHold:       c.Duration("max-hold"),
 				// Crash points let the tests kill the daemon half way
 				// through a request; nothing else sets this.
 				CrashAt: os.Getenv(crash.EnvVar),

@@ -42,6 +42,11 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if err != nil {
 		return db.Lease{}, err
 	}
+	userDone, err := s.reserveUser(req.UID)
+	if err != nil {
+		return db.Lease{}, err
+	}
+	defer userDone()
 	var owner *ownerWatch
 	if req.OwnerPID != 0 {
 		w, err := watchOwner(req.OwnerPID, 0)

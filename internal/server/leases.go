@@ -30,6 +30,12 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if req.Priority > 0 {
+		if err := s.operator(r); err != nil {
+			writeErr(w, api.Errorf(api.ExitRefused, "--priority %d: only root and operators may jump the queue (%v); leave it at 0 or below", req.Priority, err))
+			return
+		}
+	}
 	cred, _ := peer(r)
 	l, err := s.leases.Acquire(r.Context(), lease.Request{
 		Volume: m.Volume, Machine: m.Name, Toolchain: req.Toolchain,
@@ -67,6 +73,10 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	durs, err := parseDurations(map[string]string{"hold": req.Hold})
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if durs["hold"] > s.cfg.MaxHold {
+		writeErr(w, api.Errorf(api.ExitUsage, "--hold %s: longer than this daemon keeps a snapshot for debugging (serve --max-hold %s); hold it for %s or less", durs["hold"], s.cfg.MaxHold, s.cfg.MaxHold))
 		return
 	}
 	cred, _ := peer(r)

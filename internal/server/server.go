@@ -35,6 +35,9 @@ type Config struct {
 
 	MaxLeases     int    // host capacity; 0 for none
 	MaxPerMachine int    // capacity per machine; 0 for none
+	MaxPerUser    int    // leases of one non-root uid; 0 for no limit
+	// MaxHold caps release --hold; 0 for DefaultMaxHold.
+	MaxHold time.Duration
 	CrashAt       string // a crash point armed by tests
 
 	Toolchains   []string // configured toolchains; gc --boot deletes images of others
@@ -46,6 +49,11 @@ type Config struct {
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
 }
+
+// DefaultMaxHold is the longest release --hold unless serve --max-hold
+// says otherwise: a day is enough to look at a failed build, and a held
+// snapshot keeps its disk space.
+const DefaultMaxHold = 24 * time.Hour
 
 // Server is a running daemon.
 type Server struct {
@@ -67,6 +75,9 @@ type Server struct {
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = DefaultMaxHold
 	}
 	// Before anything is opened or recovered: a --socket that names
 	// something other than a stale socket stops the start untouched.
@@ -175,7 +186,7 @@ func (s *Server) start() error {
 	}
 	s.logStorage()
 	s.leases = lease.New(lease.Config{
-		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
+		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine, MaxPerUser: s.cfg.MaxPerUser,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log,
 	}, s.db, s.inv)
 	// A record that cannot be finished or undone now (a snapshot busy
