@@ -33,12 +33,12 @@ type Config struct {
 	BootID   string // this boot's id; read from the kernel when empty
 	Log      *slog.Logger
 
-	MaxLeases     int    // host capacity; 0 for none
-	MaxPerMachine int    // capacity per machine; 0 for none
-	MaxPerUser    int    // leases of one non-root uid; 0 for no limit
+	MaxLeases     int // host capacity; 0 for none
+	MaxPerMachine int // capacity per machine; 0 for none
+	MaxPerUser    int // leases of one non-root uid; 0 for no limit
 	// MaxHold caps release --hold; 0 for DefaultMaxHold.
 	MaxHold time.Duration
-	CrashAt       string // a crash point armed by tests
+	CrashAt string // a crash point armed by tests
 
 	Toolchains   []string // configured toolchains; gc --boot deletes images of others
 	Operators    string   // group whose members may run operator commands; "" for root only
