@@ -186,8 +186,8 @@ func printLeases(c *cli.Context, out api.Leases) error {
 		if l.Owner.PID != 0 {
 			pid = strconv.Itoa(l.Owner.PID)
 		}
-		fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, l.Volume, l.Machine, l.Toolchain, l.State,
-			age(l.Created), exp, l.Owner.UID, pid, l.Owner.Label, l.Path)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.ID, esc(l.Volume+"/"+l.Machine), esc(l.Toolchain), esc(l.State),
+			age(l.Created), exp, l.Owner.UID, pid, esc(l.Owner.Label), esc(l.Path))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -195,8 +195,8 @@ func printLeases(c *cli.Context, out api.Leases) error {
 	if c.Bool("waiting") {
 		fmt.Fprintf(c.App.Writer, "\n%d waiting\n", len(out.Waiting))
 		for _, w := range out.Waiting {
-			fmt.Fprintf(c.App.Writer, "#%d %s/%s %s priority %d, uid %d %s, waiting %s: %s\n", w.Position, w.Volume, w.Machine,
-				w.Toolchain, w.Priority, w.UID, w.Label, age(w.Since), w.Reason)
+			fmt.Fprintf(c.App.Writer, "#%d %s %s priority %d, uid %d %s, waiting %s: %s\n", w.Position, esc(w.Volume+"/"+w.Machine),
+				esc(w.Toolchain), w.Priority, w.UID, esc(w.Label), age(w.Since), escText(w.Reason))
 		}
 	}
 	return nil

@@ -189,7 +189,7 @@ func gcCommand() *cli.Command {
 // its outcome on stdout.
 func runOp(c *cli.Context, path string, body io.Reader) error {
 	done, err := client(c).Op(c.Context, path, body, func(line string) {
-		fmt.Fprintln(c.App.ErrWriter, line)
+		fmt.Fprintln(c.App.ErrWriter, escText(line))
 	})
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ func runOp(c *cli.Context, path string, body io.Reader) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, api.Message{Message: done})
 	}
-	fmt.Fprintln(c.App.Writer, done)
+	fmt.Fprintln(c.App.Writer, escText(done))
 	return nil
 }
 
