@@ -16,6 +16,7 @@ import (
 // Script commands of the hostile-caller scripts (testdata/script/hostile_*.txtar).
 func init() {
 	scriptCmds["post"] = cmdPost
+	scriptCmds["mutesock"] = cmdMuteSock
 }
 
 // post URLPATH BODY | post URLPATH -label N: send a raw request to the
@@ -48,4 +49,15 @@ func cmdPost(ts *testscript.TestScript, neg bool, args []string) {
 	out, err := io.ReadAll(resp.Body)
 	ts.Check(err)
 	fmt.Fprintf(ts.Stdout(), "status %d\n%s", resp.StatusCode, out)
+}
+
+// mutesock PATH: listen on a Unix socket at PATH and never accept: a
+// daemon that takes connections and never answers.
+func cmdMuteSock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: mutesock PATH")
+	}
+	ln, err := net.Listen("unix", ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Defer(func() { ln.Close() })
 }

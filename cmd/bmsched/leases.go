@@ -56,7 +56,7 @@ func acquireCommand() *cli.Command {
 				req.TTL = d.String()
 			}
 			var l api.Lease
-			if err := client(c).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
+			if err := clientWaiting(c, c.Duration("wait")).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
 				return err
 			}
 			if c.Bool("json") {

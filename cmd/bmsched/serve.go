@@ -30,6 +30,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
 			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; 0 disables it"},
+			&cli.DurationFlag{Name: "read-timeout", Value: server.DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
+			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once (root, operators and the daemon's user are never capped); 0 for no cap"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -46,7 +49,7 @@ func serveCommand() *cli.Command {
 			default:
 				return exitf(2, "--driver %q: use auto, btrfs or plain", c.String("driver"))
 			}
-			for _, f := range []string{"max-leases", "max-leases-per-machine", "max-leases-per-user"} {
+			for _, f := range []string{"max-leases", "max-leases-per-machine", "max-leases-per-user", "max-conns-per-user"} {
 				if c.Int(f) < 0 {
 					return exitf(2, "--%s %d: use a positive number, or 0 for no limit", f, c.Int(f))
 				}
@@ -64,8 +67,10 @@ func serveCommand() *cli.Command {
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
 			}
-			if c.Duration("max-hold") <= 0 {
-				return exitf(2, "--max-hold %s: must be positive", c.Duration("max-hold"))
+			for _, f := range []string{"max-hold", "read-timeout", "idle-timeout"} {
+				if c.Duration(f) <= 0 {
+					return exitf(2, "--%s %s: must be positive", f, c.Duration(f))
+				}
 			}
 			if c.Duration("reconcile-every") < 0 {
 				return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", c.Duration("reconcile-every"))
@@ -83,6 +88,10 @@ func serveCommand() *cli.Command {
 				MaxPerMachine: c.Int("max-leases-per-machine"),
 				MaxPerUser:    c.Int("max-leases-per-user"),
 				MaxHold:       c.Duration("max-hold"),
+
+				ReadTimeout:     c.Duration("read-timeout"),
+				IdleTimeout:     c.Duration("idle-timeout"),
+				MaxConnsPerUser: c.Int("max-conns-per-user"),
 				// Crash points let the tests kill the daemon half way
 				// through a request; nothing else sets this.
 				CrashAt: os.Getenv(crash.EnvVar),

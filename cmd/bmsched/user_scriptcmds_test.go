@@ -19,6 +19,7 @@ import (
 // hostile or careless local user would.
 func init() {
 	scriptCmds["as"] = cmdAs
+	scriptCmds["stall"] = cmdStall
 }
 
 // testUser is the unprivileged account the scripts act as; testOperator
@@ -71,23 +72,29 @@ func lookupTestUser(ts *testscript.TestScript, name string) (uid, gid string) {
 }
 
 // publicCopies are the copies of this binary that other users can run,
-// one per script.
-var publicCopies sync.Map // *testscript.TestScript → string
+// by script and name.
+var publicCopies sync.Map // publicKey → string
 
-// publicBinaryFor copies this test binary (bmsched, see TestMain) to a
-// directory every user may enter, once per script, and opens the
-// directory of the script's socket to them.
-func publicBinaryFor(ts *testscript.TestScript) string {
-	if p, ok := publicCopies.Load(ts); ok {
+type publicKey struct {
+	ts   *testscript.TestScript
+	name string
+}
+
+// publicBinaryFor copies this test binary, as name (a program of
+// TestMain's), to a directory every user may enter, once per script, and
+// opens the directory of the script's socket to them.
+func publicBinaryFor(ts *testscript.TestScript, name string) string {
+	key := publicKey{ts, name}
+	if p, ok := publicCopies.Load(key); ok {
 		return p.(string)
 	}
 	exe, err := os.Executable()
 	ts.Check(err)
 	dir, err := os.MkdirTemp("", "bmsched-pub")
 	ts.Check(err)
-	ts.Defer(func() { os.RemoveAll(dir); publicCopies.Delete(ts) })
+	ts.Defer(func() { os.RemoveAll(dir); publicCopies.Delete(key) })
 	ts.Check(os.Chmod(dir, 0o755))
-	bin := filepath.Join(dir, "bmsched")
+	bin := filepath.Join(dir, name)
 	src, err := os.Open(exe)
 	ts.Check(err)
 	defer src.Close()
@@ -96,7 +103,7 @@ func publicBinaryFor(ts *testscript.TestScript) string {
 	_, err = io.Copy(dst, src)
 	ts.Check(errors.Join(err, dst.Close()))
 	ts.Check(os.Chmod(filepath.Dir(ts.Getenv("SOCK")), 0o755))
-	publicCopies.Store(ts, bin)
+	publicCopies.Store(key, bin)
 	return bin
 }
 
@@ -117,7 +124,7 @@ func cmdAs(ts *testscript.TestScript, neg bool, args []string) {
 	uid, gid := lookupTestUser(ts, name)
 	prog := args[2]
 	if prog == "bmsched" {
-		prog = publicBinaryFor(ts)
+		prog = publicBinaryFor(ts, "bmsched")
 	}
 	err = ts.Exec("setpriv", append([]string{"--reuid=" + uid, "--regid=" + gid, "--init-groups", prog}, args[3:]...)...)
 	got := 0

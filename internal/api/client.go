@@ -17,19 +17,30 @@ const DefaultSocket = "/run/bmsched/bmsched.sock"
 
 // Client talks to the daemon over its Unix socket.
 type Client struct {
-	Socket string
-	http   *http.Client
+	Socket  string
+	timeout time.Duration
+	http    *http.Client
 }
 
-// NewClient returns a client of the daemon listening on socket.
-func NewClient(socket string) *Client {
+// NewClient returns a client of the daemon listening on socket, with no
+// bound on how long it waits.
+func NewClient(socket string) *Client { return NewClientTimeout(socket, 0) }
+
+// NewClientTimeout returns a client that gives up (exit 6) when the daemon
+// does not accept its connection, or does not begin its answer, within
+// timeout; 0 for no bound. The bound covers nothing else: not the upload
+// of a request's body (a send stream), nor an answer once it has begun
+// (progress, an event stream). A request that asks the daemon to wait
+// needs a client whose timeout includes that wait.
+func NewClientTimeout(socket string, timeout time.Duration) *Client {
 	return &Client{
-		Socket: socket,
+		Socket:  socket,
+		timeout: timeout,
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
+				return dialBusy(ctx, socket, timeout)
 			},
+			ResponseHeaderTimeout: timeout,
 			// Clients are short-lived; one connection is all they use.
 			MaxIdleConns:    1,
 			IdleConnTimeout: 30 * time.Second,
@@ -174,6 +185,9 @@ func (c *Client) transportError(method, path string, err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return &UnreachableError{Socket: c.Socket, Err: err}
+	}
+	if isAnswerTimeout(err) {
+		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
 	}
 	return &Error{Exit: ExitFailed, Message: fmt.Sprintf("%s %s: the daemon on %s closed the connection before answering (%v); it may have stopped or crashed, and the request may have been carried out: check `bmsched leases` and `bmsched events` before retrying", method, path, c.Socket, rootCause(err))}
 }

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 
@@ -42,26 +44,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 type peerKey struct{}
 
-// withPeer records the connecting process's credentials (SO_PEERCRED) in
-// the connection's context: the kernel vouches for them, the client cannot
-// forge them.
+// withPeer records the connecting process's credentials, read at accept
+// (peerListener), in the connection's context.
 func withPeer(ctx context.Context, c net.Conn) context.Context {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
+	pc, ok := c.(*peerConn)
+	if !ok || pc.cred == nil {
 		return ctx
 	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return ctx
-	}
-	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) {
-		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if cred == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, peerKey{}, *cred)
+	return context.WithValue(ctx, peerKey{}, *pc.cred)
 }
 
 // peer returns the credentials of the request's client.
@@ -96,7 +86,17 @@ func writeErr(w http.ResponseWriter, err error) {
 func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		// Read to the end, so that the body's read deadline is lifted
+		// (bodyDeadline) before the handler starts its work.
+		var rest []byte
+		rest, err = io.ReadAll(io.MultiReader(dec.Buffered(), r.Body))
+		if err == nil && len(bytes.TrimSpace(rest)) > 0 {
+			err = errors.New("data after the JSON object")
+		}
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return tooLarge()

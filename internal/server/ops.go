@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/ops"
@@ -32,6 +34,9 @@ func newOpStream(w http.ResponseWriter) *opStream {
 	w.Header().Set("Connection", "close")
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
+	// The client bounds its wait for the first byte (--timeout), not for
+	// the command: the answer has begun.
+	_ = http.NewResponseController(w).Flush()
 	return &opStream{w: w, enc: json.NewEncoder(w)}
 }
 
@@ -221,6 +226,10 @@ func (s *Server) runOp(w http.ResponseWriter, r *http.Request, fn func(*opStream
 		writeErr(w, err)
 		return
 	}
+	if r.URL.Query().Get("receive") != "" {
+		// An operator's send stream: as slow as its source.
+		noReadDeadline(w)
+	}
 	st := newOpStream(w)
 	done, err := fn(st)
 	st.finish(done, err)
@@ -265,4 +274,13 @@ func (s *Server) bootstrapFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, api.Message{Message: msg})
+}
+
+// privileged reports whether a client is root, the daemon's own user or
+// an operator: they are never turned away for other users' load.
+func (s *Server) privileged(cred unix.Ucred) bool {
+	if cred.Uid == 0 || int(cred.Uid) == os.Geteuid() {
+		return true
+	}
+	return s.cfg.Operators != "" && inGroup(int(cred.Pid), uint32(s.cfg.OperatorsGID))
 }

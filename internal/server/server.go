@@ -45,6 +45,15 @@ type Config struct {
 	OperatorsGID int      // its gid
 	GCOnBoot     bool     // run gc --boot when the boot id changed
 
+	// Bounds on clients: the time to read a request's headers and body
+	// (0 for DefaultReadTimeout), the time an idle connection stays open
+	// (0 for DefaultIdleTimeout), and the connections one user other than
+	// root, the operators and the daemon's own may have open (0 for no
+	// cap).
+	ReadTimeout     time.Duration
+	IdleTimeout     time.Duration
+	MaxConnsPerUser int
+
 	// ReconcileEvery is the period of the full rescan that repairs what
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
@@ -78,6 +87,12 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	if cfg.MaxHold == 0 {
 		cfg.MaxHold = DefaultMaxHold
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	// Before anything is opened or recovered: a --socket that names
 	// something other than a stale socket stops the start untouched.
@@ -114,14 +129,15 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	defer os.Remove(cfg.Socket)
 
 	hs := &http.Server{
-		Handler:           s.routes(),
+		Handler:           bodyDeadline(s.routes(), cfg.ReadTimeout),
 		ConnContext:       withPeer,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(s.followers.stop)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(newPeerListener(ln, cfg.MaxConnsPerUser, s.privileged, s.log)) }()
 	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
 	if ready != nil {
 		close(ready)

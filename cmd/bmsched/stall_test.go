@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// stallMain is the program bmsched-stall SOCKET N: a hostile client that
+// opens N connections to the daemon, each with a request whose headers
+// are sent and whose body never ends, prints "ready" and holds them until
+// its stdin closes; then it reports how the daemon treated them.
+func stallMain() int {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: bmsched-stall SOCKET N")
+		return 2
+	}
+	n, err := strconv.Atoi(os.Args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	counts := map[string]int{}
+	count := func(what string) { mu.Lock(); counts[what]++; mu.Unlock() }
+	for range n {
+		c, err := net.DialTimeout("unix", os.Args[1], time.Second)
+		if err != nil {
+			count("connect failed")
+			continue
+		}
+		defer c.Close()
+		opened := time.Now()
+		if _, err := io.WriteString(c, "POST /v1/acquire HTTP/1.1\r\nHost: bmsched\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"machine\":"); err != nil {
+			count("closed at once")
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The daemon's answer or its closing ends the read.
+			_, _ = c.Read(make([]byte, 512))
+			if time.Since(opened) < 500*time.Millisecond {
+				count("closed at once")
+			} else {
+				count("closed later")
+			}
+		}()
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	mu.Lock()
+	for _, k := range []string{"connect failed", "closed at once", "closed later"} {
+		fmt.Printf("%s %d\n", k, counts[k])
+	}
+	mu.Unlock()
+	return 0
+}
+
+// stalls are the running bmsched-stall processes, by script.
+var stalls sync.Map // *testscript.TestScript → *stallProc
+
+type stallProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// stall start N | stall stop: start bmsched-stall as the unprivileged
+// test user against $SOCK and wait until its N requests are open; stop
+// ends it and prints its report on stdout.
+func cmdStall(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: stall start N | stall stop")
+	}
+	switch args[0] {
+	case "start":
+		uid, gid := lookupTestUser(ts, testUser)
+		bin := publicBinaryFor(ts, "bmsched-stall")
+		cmd := exec.Command("setpriv", "--reuid="+uid, "--regid="+gid, "--init-groups", bin, ts.Getenv("SOCK"), args[1])
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		ts.Check(err)
+		stdout, err := cmd.StdoutPipe()
+		ts.Check(err)
+		ts.Check(cmd.Start())
+		p := &stallProc{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+		stalls.Store(ts, p)
+		ts.Defer(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+		line, err := p.out.ReadString('\n')
+		if strings.TrimSpace(line) != "ready" {
+			ts.Fatalf("bmsched-stall: %q, %v", line, err)
+		}
+	case "stop":
+		v, ok := stalls.LoadAndDelete(ts)
+		if !ok {
+			ts.Fatalf("stall stop: no stall started")
+		}
+		p := v.(*stallProc)
+		p.stdin.Close()
+		report, err := io.ReadAll(p.out)
+		ts.Check(err)
+		ts.Check(p.cmd.Wait())
+		fmt.Fprintf(ts.Stdout(), "%s", report)
+	default:
+		ts.Fatalf("usage: stall start N | stall stop")
+	}
+}
