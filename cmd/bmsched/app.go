@@ -119,7 +119,9 @@ func clientWaiting(c *cli.Context, wait time.Duration) *api.Client {
 	if d > 0 {
 		d += wait
 	}
-	return api.NewClientTimeout(c.String("socket"), d)
+	cl := api.NewClientTimeout(c.String("socket"), d)
+	cl.Doing = commandLine(c)
+	return cl
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -17,7 +18,10 @@ const DefaultSocket = "/run/bmsched/bmsched.sock"
 
 // Client talks to the daemon over its Unix socket.
 type Client struct {
-	Socket  string
+	Socket string
+	// Doing is the command line being run ("bmsched upgrade lin --rev
+	// 2"), named to the user when the daemon stops in the middle of it.
+	Doing   string
 	timeout time.Duration
 	http    *http.Client
 }
@@ -80,6 +84,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if isCutShort(err) {
+			return c.stoppedError(method+" "+path, err)
+		}
 		return fmt.Errorf("decode answer to %s %s: %w", method, path, err)
 	}
 	return nil
@@ -162,8 +169,8 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 	for {
 		var line OpLine
 		if err := dec.Decode(&line); err != nil {
-			if errors.Is(err, io.EOF) {
-				return "", &Error{Message: "the daemon ended the answer early (did it stop or crash?); check `bmsched events`", Exit: ExitFailed}
+			if errors.Is(err, io.EOF) || isCutShort(err) {
+				return "", c.stoppedError("POST "+path, err)
 			}
 			return "", fmt.Errorf("read answer to %s: %w", path, err)
 		}
@@ -189,5 +196,15 @@ func (c *Client) transportError(method, path string, err error) error {
 	if isAnswerTimeout(err) {
 		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
 	}
-	return &Error{Exit: ExitFailed, Message: fmt.Sprintf("%s %s: the daemon on %s closed the connection before answering (%v); it may have stopped or crashed, and the request may have been carried out: check `bmsched leases` and `bmsched events` before retrying", method, path, c.Socket, rootCause(err))}
+	stopped := c.stoppedError(method+" "+path, rootCause(err)).(*Error)
+	stopped.Message = fmt.Sprintf("%s %s: the daemon closed the connection before answering: %s", method, path, stopped.Message)
+	return stopped
+}
+
+// isCutShort reports an answer that ended before it was whole: the daemon
+// stopped or crashed while sending it.
+func isCutShort(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		(errors.As(err, &ne) && !ne.Timeout())
 }
