@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 )
 
 // Script commands of the hostile-caller scripts (testdata/script/hostile_*.txtar).
 func init() {
 	scriptCmds["post"] = cmdPost
 	scriptCmds["mutesock"] = cmdMuteSock
+	scriptCmds["romount"] = cmdROMount
 }
 
 // post URLPATH BODY | post URLPATH -label N: send a raw request to the
@@ -60,4 +62,21 @@ func cmdMuteSock(ts *testscript.TestScript, neg bool, args []string) {
 	ln, err := net.Listen("unix", ts.MkAbs(args[0]))
 	ts.Check(err)
 	ts.Defer(func() { ln.Close() })
+}
+
+// romount DIR | romount -undo DIR: bind-mount DIR onto itself read-only,
+// as a filesystem remounted read-only after an error looks; it is
+// unmounted when the script ends, failing or not.
+func cmdROMount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: romount [-undo] DIR")
+	}
+	if args[0] == "-undo" {
+		ts.Check(unix.Unmount(ts.MkAbs(args[1]), 0))
+		return
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(unix.Mount(dir, dir, "", unix.MS_BIND, ""))
+	ts.Defer(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	ts.Check(unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""))
 }

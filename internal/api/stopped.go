@@ -2,8 +2,8 @@ package api
 
 import (
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"strings"
 )
 

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
@@ -49,7 +52,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() != nil {
 		// The client went away while its snapshot was made: nobody will
 		// ever learn the path, so the lease ends now.
-		if _, err := s.leases.Release(l.ID, 0, 0); err != nil {
+		if err := s.leases.Abandon(l.ID, vanished(cred, req.OwnerPID)); err != nil {
 			s.log.Error("release lease of a vanished client", "lease", l.ID, "err", err)
 		}
 		return
@@ -182,4 +185,14 @@ func parseDurations(in map[string]string) (map[string]time.Duration, error) {
 		out[k] = d
 	}
 	return out, nil
+}
+
+// vanished says why an acquire's client is gone: its owner process exited
+// (a worker interrupted with its process group), or the client itself
+// went away.
+func vanished(cred unix.Ucred, ownerPID int) string {
+	if ownerPID != 0 && unix.Kill(ownerPID, 0) == unix.ESRCH {
+		return fmt.Sprintf("owner process %d exited before its acquire was answered", ownerPID)
+	}
+	return fmt.Sprintf("the client (uid %d, pid %d) went away before it was told the path", cred.Uid, cred.Pid)
 }

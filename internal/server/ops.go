@@ -213,11 +213,16 @@ func (s *Server) opDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
 	s.runOp(w, r, func(st *opStream) (string, error) {
 		q := r.URL.Query()
-		acts, err := s.ops.GC(q.Get("boot") != "", q.Get("dry_run") != "", st.progress)
+		dry := q.Get("dry_run") != ""
+		lines, err := s.ops.GC(q.Get("boot") != "", dry, st.progress)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("gc: %d actions", len(acts)), nil
+		acts, kept := ops.CountActions(lines)
+		if dry {
+			return fmt.Sprintf("gc --dry-run: %d actions would be taken, %d entries kept; nothing was changed", acts, kept), nil
+		}
+		return fmt.Sprintf("gc: %d actions, %d entries kept", acts, kept), nil
 	})
 }
 
