@@ -60,7 +60,8 @@ func stallMain() int {
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	mu.Lock()
-	for _, k := range []string{"connect failed", "closed at once", "closed later"} {
+	counts["still open"] = n - counts["connect failed"] - counts["closed at once"] - counts["closed later"]
+	for _, k := range []string{"connect failed", "closed at once", "closed later", "still open"} {
 		fmt.Printf("%s %d\n", k, counts[k])
 	}
 	mu.Unlock()
