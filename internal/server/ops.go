@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -21,8 +22,12 @@ import (
 // lines as they happen, then one line with the outcome. The status line
 // is sent before the outcome is known, so errors travel in the body.
 type opStream struct {
-	w   http.ResponseWriter
-	enc *json.Encoder
+	// Progress may come from a command's helper goroutines (a receive's
+	// byte counter) while the command itself reports.
+	mu   sync.Mutex
+	w    http.ResponseWriter
+	enc  *json.Encoder
+	done bool // the outcome is sent: nothing may follow it
 }
 
 func newOpStream(w http.ResponseWriter) *opStream {
@@ -41,6 +46,11 @@ func newOpStream(w http.ResponseWriter) *opStream {
 }
 
 func (s *opStream) progress(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
 	_ = s.enc.Encode(api.OpLine{Progress: fmt.Sprintf(format, args...)})
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()
@@ -48,6 +58,9 @@ func (s *opStream) progress(format string, args ...any) {
 }
 
 func (s *opStream) finish(done string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
 	if err != nil {
 		var e *api.Error
 		if !errors.As(err, &e) {
