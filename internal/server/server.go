@@ -82,27 +82,13 @@ type Server struct {
 // closes the database. ready, if not nil, is closed once clients are
 // accepted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if cfg.MaxHold == 0 {
-		cfg.MaxHold = DefaultMaxHold
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
+	cfg = cfg.withDefaults()
 	// Before anything is opened or recovered: a --socket that names
 	// something other than a stale socket stops the start untouched.
 	if err := checkSocketPath(cfg.Socket); err != nil {
 		return err
 	}
-	d, err := db.Open(cfg.DB, db.Options{})
-	if errors.Is(err, db.ErrHeld) {
-		return api.Errorf(api.ExitRefused, "%v", err)
-	}
+	d, err := openDB(cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -128,14 +114,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	defer os.Remove(cfg.Socket)
 
-	hs := &http.Server{
-		Handler:           bodyDeadline(s.routes(), cfg.ReadTimeout),
-		ConnContext:       withPeer,
-		ReadHeaderTimeout: cfg.ReadTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
-	}
-	hs.RegisterOnShutdown(s.followers.stop)
+	hs := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(newPeerListener(ln, cfg.MaxConnsPerUser, s.privileged, s.log)) }()
 	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB)
@@ -157,6 +136,46 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// Before the scheduler stops: the watcher's rescans end leases.
 	s.stopWatch()
 	return nil
+}
+
+// openDB opens the database; one that another daemon holds is refused
+// (exit 5).
+func openDB(path string) (*db.DB, error) {
+	d, err := db.Open(path, db.Options{})
+	if errors.Is(err, db.ErrHeld) {
+		return nil, api.Errorf(api.ExitRefused, "%v", err)
+	}
+	return d, err
+}
+
+// httpServer answers clients within the bounds on slow and idle ones.
+func (s *Server) httpServer() *http.Server {
+	hs := &http.Server{
+		Handler:           bodyDeadline(s.routes(), s.cfg.ReadTimeout),
+		ConnContext:       withPeer,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(s.followers.stop)
+	return hs
+}
+
+// withDefaults fills in what the caller left zero.
+func (cfg Config) withDefaults() Config {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = DefaultMaxHold
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	return cfg
 }
 
 // start brings the database up to date with the host before any client is
