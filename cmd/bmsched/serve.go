@@ -32,7 +32,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; 0 disables it"},
 			&cli.DurationFlag{Name: "read-timeout", Value: server.DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
-			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once (root, operators and the daemon's user are never capped); 0 for no cap"},
+			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {

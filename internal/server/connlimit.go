@@ -10,11 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultMaxConnsPerUser bounds the connections one non-root user may
-// have open at once: a worker needs one or two, and a user holding
-// thousands of half-sent requests would otherwise take every descriptor
-// the daemon has.
-const DefaultMaxConnsPerUser = 32
+// DefaultMaxConnsPerUser bounds the connections one user other than root
+// and the operators may have open at once: a worker holds one (two while
+// it follows events), so this leaves room for a host's workers running as
+// one build user, while a user holding thousands of half-sent requests
+// can no longer take every descriptor the daemon has.
+const DefaultMaxConnsPerUser = 128
 
 // peerListener hands out connections with their peer credentials read at
 // accept, and closes at once any connection past its user's cap or past
