@@ -34,8 +34,9 @@ func NewClient(socket string) *Client { return NewClientTimeout(socket, 0) }
 // does not accept its connection, or does not begin its answer, within
 // timeout; 0 for no bound. The bound covers nothing else: not the upload
 // of a request's body (a send stream), nor an answer once it has begun
-// (progress, an event stream). A request that asks the daemon to wait
-// needs a client whose timeout includes that wait.
+// (progress, an event stream, a "102 Processing" before a slow acquire).
+// A request that asks the daemon to wait gets a timeout that includes
+// the wait.
 func NewClientTimeout(socket string, timeout time.Duration) *Client {
 	return &Client{
 		Socket:  socket,
@@ -44,7 +45,6 @@ func NewClientTimeout(socket string, timeout time.Duration) *Client {
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return dialBusy(ctx, socket, timeout)
 			},
-			ResponseHeaderTimeout: timeout,
 			// Clients are short-lived; one connection is all they use.
 			MaxIdleConns:    1,
 			IdleConnTimeout: 30 * time.Second,
@@ -118,7 +118,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -150,7 +150,7 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -193,7 +193,7 @@ func (c *Client) transportError(method, path string, err error) error {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return &UnreachableError{Socket: c.Socket, Err: err}
 	}
-	if isAnswerTimeout(err) {
+	if errors.Is(err, errNoAnswer) {
 		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
 	}
 	stopped := c.stoppedError(method+" "+path, rootCause(err)).(*Error)

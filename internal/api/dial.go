@@ -36,11 +36,3 @@ func dialBusy(ctx context.Context, socket string, timeout time.Duration) (net.Co
 		pause = min(2*pause, 200*time.Millisecond)
 	}
 }
-
-// isAnswerTimeout reports the transport's giving up on the first byte of
-// an answer (ResponseHeaderTimeout); the connect's own timeout is a dial
-// error.
-func isAnswerTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}

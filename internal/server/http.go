@@ -60,6 +60,12 @@ func peer(r *http.Request) (unix.Ucred, bool) {
 	return c, ok
 }
 
+// processing tells the client that its request is taken and under way
+// (102 Processing): its bound on the first byte of the answer (--timeout)
+// must not cut work that is merely slow, a snapshot copied on plain
+// directories say.
+func processing(w http.ResponseWriter) { w.WriteHeader(http.StatusProcessing) }
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)

@@ -40,6 +40,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cred, _ := peer(r)
+	processing(w)
 	l, err := s.leases.Acquire(r.Context(), lease.Request{
 		Volume: m.Volume, Machine: m.Name, Toolchain: req.Toolchain,
 		Wait: durs["wait"], TTL: durs["ttl"], OwnerPID: req.OwnerPID, Label: req.Label,
@@ -83,6 +84,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, _ := peer(r)
+	processing(w)
 	msg, err := s.leases.Release(id, cred.Uid, durs["hold"])
 	if err != nil {
 		writeErr(w, err)
