@@ -77,18 +77,21 @@ type stallProc struct {
 	out   *bufio.Reader
 }
 
-// stall start N | stall stop: start bmsched-stall as the unprivileged
-// test user against $SOCK and wait until its N requests are open; stop
-// ends it and prints its report on stdout.
+// stall start USER N | stall stop: start bmsched-stall as USER (made by
+// mkuser) against $SOCK and wait until its N requests are open; stop ends
+// it and prints its report on stdout.
 func cmdStall(ts *testscript.TestScript, neg bool, args []string) {
+	usage := "usage: stall start USER N | stall stop"
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: stall start N | stall stop")
+		ts.Fatalf("%s", usage)
 	}
 	switch args[0] {
 	case "start":
-		uid, gid := lookupTestUser(ts, testUser)
+		if len(args) != 3 {
+			ts.Fatalf("%s", usage)
+		}
 		bin := publicBinaryFor(ts, "bmsched-stall")
-		cmd := exec.Command("setpriv", "--reuid="+uid, "--regid="+gid, "--init-groups", bin, ts.Getenv("SOCK"), args[1])
+		cmd := exec.Command("setpriv", "--reuid="+args[1], "--regid="+args[1], "--init-groups", bin, ts.Getenv("SOCK"), args[2])
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		ts.Check(err)
@@ -114,6 +117,6 @@ func cmdStall(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(p.cmd.Wait())
 		fmt.Fprintf(ts.Stdout(), "%s", report)
 	default:
-		ts.Fatalf("usage: stall start N | stall stop")
+		ts.Fatalf("%s", usage)
 	}
 }

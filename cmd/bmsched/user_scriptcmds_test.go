@@ -10,70 +10,104 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"golang.org/x/sys/unix"
 )
 
-// Script commands that run bmsched as a real unprivileged user, as a
+// Script commands that run bmsched as real unprivileged users, as a
 // hostile or careless local user would.
 func init() {
-	scriptCmds["as"] = cmdAs
+	scriptCmds["mkuser"] = cmdMakeUsers
+	scriptCmds["as"] = cmdRunAs
 	scriptCmds["stall"] = cmdStall
 }
 
-// testUser is the unprivileged account the scripts act as; testOperator
-// is a member of testOperators, the group scripts pass to serve --operators.
-const (
-	testUser      = "bmsh-user"
-	testOperator  = "bmsh-op"
-	testOperators = "bmsh-ops"
-)
-
-// usersOnce creates the test accounts once per test process; the file
-// lock serializes it with other test processes on the host, since
-// concurrent useradd calls race for /etc/passwd.
-var usersOnce = sync.OnceValue(func() error {
-	lock, err := os.OpenFile("/run/lock/bmsched-test-useradd.lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
+// mkuser NAME...: make sure each system user exists (with a group of the
+// same name and no home) and set $NAME_uid and $NAME_gid. The users stay
+// for later runs. Making them is serialized, within this process and with
+// every other test process on the host (a lock file), since useradd calls
+// that overlap fail on the lock of /etc/passwd.
+func cmdMakeUsers(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: mkuser NAME...")
 	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return err
-	}
-	if _, err := user.LookupGroup(testOperators); err != nil {
-		if out, err := exec.Command("groupadd", "--system", testOperators).CombinedOutput(); err != nil {
-			return fmt.Errorf("groupadd %s: %v: %s", testOperators, err, out)
-		}
-	}
-	for name, groups := range map[string][]string{testUser: nil, testOperator: {"-G", testOperators}} {
-		if _, err := user.Lookup(name); err == nil {
-			continue
-		}
-		args := append([]string{"--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin"}, groups...)
-		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
-			return fmt.Errorf("useradd %s: %v: %s", name, err, out)
-		}
-	}
-	return nil
-})
-
-// lookupTestUser returns the uid and gid of a test account, creating the
-// accounts first.
-func lookupTestUser(ts *testscript.TestScript, name string) (uid, gid string) {
 	if os.Geteuid() != 0 {
-		ts.Fatalf("needs root to create test users and run commands as them")
+		ts.Fatalf("mkuser needs root: guard the script with [!root] skip")
 	}
-	ts.Check(usersOnce())
-	u, err := user.Lookup(name)
-	ts.Check(err)
-	return u.Uid, u.Gid
+	for _, name := range args {
+		u, err := makeTestUser(name)
+		ts.Check(err)
+		ts.Setenv(name+"_uid", u.Uid)
+		ts.Setenv(name+"_gid", u.Gid)
+	}
 }
 
-// publicCopies are the copies of this binary that other users can run,
-// by script and name.
-var publicCopies sync.Map // publicKey → string
+var testUsersMu sync.Mutex
+
+func makeTestUser(name string) (*user.User, error) {
+	testUsersMu.Lock()
+	defer testUsersMu.Unlock()
+	if u, err := user.Lookup(name); err == nil {
+		return u, nil
+	}
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "bmsched-useradd.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	var out []byte
+	for try := 0; try < 20; try++ {
+		if u, err := user.Lookup(name); err == nil {
+			return u, nil
+		}
+		out, err = exec.Command("useradd", "--system", "--user-group", "--no-create-home",
+			"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+		if err == nil {
+			return user.Lookup(name)
+		}
+		// Another process on the host may hold /etc/passwd's own lock.
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("useradd %s: %v: %s", name, err, out)
+}
+
+// as USER N PROG [ARG...]: run PROG as USER (its uid, its group and its
+// supplementary groups, by setpriv), which must exit with status N; the
+// output is kept for stdout and stderr checks. PROG bmsched is a copy of
+// the binary that every user may run, and the socket's directory is
+// opened to every user.
+func cmdRunAs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: as USER N PROG [ARG...]")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	prog := args[2]
+	if prog == "bmsched" {
+		prog = publicBinaryFor(ts, "bmsched")
+	}
+	err = ts.Exec("setpriv", append([]string{"--reuid=" + args[0], "--regid=" + args[0], "--init-groups", prog}, args[3:]...)...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("as %s %s: %v", args[0], args[2], err)
+	}
+	if got != want {
+		ts.Fatalf("%s as %s exited %d, want %d", args[2], args[0], got, want)
+	}
+}
+
+// publicBins are the copies of this binary that other users can run, by
+// script and name.
+var publicBins sync.Map // publicKey → string
 
 type publicKey struct {
 	ts   *testscript.TestScript
@@ -85,14 +119,14 @@ type publicKey struct {
 // opens the directory of the script's socket to them.
 func publicBinaryFor(ts *testscript.TestScript, name string) string {
 	key := publicKey{ts, name}
-	if p, ok := publicCopies.Load(key); ok {
+	if p, ok := publicBins.Load(key); ok {
 		return p.(string)
 	}
 	exe, err := os.Executable()
 	ts.Check(err)
 	dir, err := os.MkdirTemp("", "bmsched-pub")
 	ts.Check(err)
-	ts.Defer(func() { os.RemoveAll(dir); publicCopies.Delete(key) })
+	ts.Defer(func() { os.RemoveAll(dir); publicBins.Delete(key) })
 	ts.Check(os.Chmod(dir, 0o755))
 	bin := filepath.Join(dir, name)
 	src, err := os.Open(exe)
@@ -103,39 +137,6 @@ func publicBinaryFor(ts *testscript.TestScript, name string) string {
 	_, err = io.Copy(dst, src)
 	ts.Check(errors.Join(err, dst.Close()))
 	ts.Check(os.Chmod(filepath.Dir(ts.Getenv("SOCK")), 0o755))
-	publicCopies.Store(key, bin)
+	publicBins.Store(key, bin)
 	return bin
-}
-
-// as USER N bmsched [ARG...]: run bmsched as test user USER (user or op)
-// with its groups, and require exit status N; output is kept for stdout
-// and stderr checks. Other commands run as USER too (a path, or one found
-// in PATH).
-func cmdAs(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 3 {
-		ts.Fatalf("usage: as user|op N COMMAND [ARG...]")
-	}
-	name := map[string]string{"user": testUser, "op": testOperator}[args[0]]
-	if name == "" {
-		ts.Fatalf("as: unknown user %q (user or op)", args[0])
-	}
-	want, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	uid, gid := lookupTestUser(ts, name)
-	prog := args[2]
-	if prog == "bmsched" {
-		prog = publicBinaryFor(ts, "bmsched")
-	}
-	err = ts.Exec("setpriv", append([]string{"--reuid=" + uid, "--regid=" + gid, "--init-groups", prog}, args[3:]...)...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("as %s: %v", name, err)
-	}
-	if got != want {
-		ts.Fatalf("%s as %s exited %d, want %d", args[2], name, got, want)
-	}
 }
