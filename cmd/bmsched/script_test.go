@@ -94,8 +94,8 @@ func setupScript(env *testscript.Env, driver string) error {
 	return nil
 }
 
-// scriptCondition is true for the driver's name, and for "root" when the
-// scripts run as root (needed to act as other users and to mount).
+// scriptCondition: [btrfs] or [plain] for the driver the script runs on,
+// [root] when the test runs as root (to make users and act as them).
 func scriptCondition(cond, driver string) bool {
 	if cond == "root" {
 		return os.Geteuid() == 0
