@@ -22,6 +22,16 @@ func init() {
 	scriptCmds["mkuser"] = cmdMakeUsers
 	scriptCmds["as"] = cmdRunAs
 	scriptCmds["stall"] = cmdStall
+	scriptCmds["publicbin"] = cmdPublicBin
+}
+
+// publicbin VAR: set $VAR to a copy of bmsched that every user may run,
+// for a background `exec setpriv ... $VAR ARGS &name&`.
+func cmdPublicBin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: publicbin VAR")
+	}
+	ts.Setenv(args[0], publicBinaryFor(ts, "bmsched"))
 }
 
 // mkuser NAME...: make sure each system user exists (with a group of the

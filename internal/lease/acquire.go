@@ -42,11 +42,16 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if err != nil {
 		return db.Lease{}, err
 	}
-	userDone, err := s.reserveUser(req.UID)
+	began := time.Now()
+	userDone, err := s.reserveUser(ctx, req)
 	if err != nil {
 		return db.Lease{}, err
 	}
 	defer userDone()
+	// A wait for the user's own place counts against --wait too.
+	if req.Wait > 0 {
+		req.Wait = max(req.Wait-time.Since(began), time.Millisecond)
+	}
 	var owner *ownerWatch
 	if req.OwnerPID != 0 {
 		w, err := watchOwner(req.OwnerPID, 0)
