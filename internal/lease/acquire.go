@@ -42,15 +42,14 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if err != nil {
 		return db.Lease{}, err
 	}
-	began := time.Now()
-	userDone, err := s.reserveUser(ctx, req)
+	userDone, userWaited, err := s.reserveUser(ctx, req)
 	if err != nil {
 		return db.Lease{}, err
 	}
 	defer userDone()
 	// A wait for the user's own place counts against --wait too.
-	if req.Wait > 0 {
-		req.Wait = max(req.Wait-time.Since(began), time.Millisecond)
+	if userWaited > 0 {
+		req.Wait = max(req.Wait-userWaited, time.Millisecond)
 	}
 	var owner *ownerWatch
 	if req.OwnerPID != 0 {

@@ -14,20 +14,24 @@ import (
 // acquires under way, so that one user cannot take every slot of the
 // host. Root is not limited. A user at its limit waits up to req.Wait for
 // one of its leases to end. done gives the place back once the acquire
-// has failed or its lease is in the database.
-func (s *Scheduler) reserveUser(ctx context.Context, req Request) (done func(), err error) {
+// has failed or its lease is in the database; waited is how long it took.
+func (s *Scheduler) reserveUser(ctx context.Context, req Request) (done func(), waited time.Duration, err error) {
 	if s.cfg.MaxPerUser <= 0 || req.UID == 0 {
-		return func() {}, nil
+		return func() {}, 0, nil
 	}
-	deadline := time.Now().Add(req.Wait)
-	for {
+	start := time.Now()
+	deadline := start.Add(req.Wait)
+	for first := true; ; first = false {
 		changed := s.Changed()
 		n, ok, err := s.tryReserveUser(req.UID)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if ok {
-			return func() { s.unreserveUser(req.UID) }, nil
+			if !first {
+				waited = time.Since(start)
+			}
+			return func() { s.unreserveUser(req.UID) }, waited, nil
 		}
 		why := fmt.Sprintf("uid %d already holds %d leases, the most one user may (serve --max-leases-per-user %d)", req.UID, n, s.cfg.MaxPerUser)
 		left := time.Until(deadline)
@@ -35,15 +39,15 @@ func (s *Scheduler) reserveUser(ctx context.Context, req Request) (done func(), 
 			if req.Wait > 0 {
 				why += fmt.Sprintf(" (waited %s)", req.Wait)
 			}
-			return nil, api.Errorf(api.ExitNoCapacity, "%s; release one first (`bmsched leases` lists them), or wait with --wait DUR", why)
+			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; release one first (`bmsched leases` lists them), or wait with --wait DUR", why)
 		}
 		select {
 		case <-changed:
 		case <-time.After(left):
 		case <-ctx.Done():
-			return nil, api.Errorf(api.ExitNoCapacity, "%s; the client went away", why)
+			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; the client went away", why)
 		case <-s.stop:
-			return nil, api.Errorf(api.ExitNoCapacity, "%s; the daemon is shutting down", why)
+			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; the daemon is shutting down", why)
 		}
 	}
 }
