@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,6 +28,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "socket", Value: api.DefaultSocket, EnvVars: []string{"BMSCHED_SOCKET"}, Usage: "the daemon's Unix socket"},
 			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
+			&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "give up (exit 6) when the daemon does not accept the connection, or begin its answer, within DUR; never cuts a stream, a receive, a bootstrap's command or a wait asked for (acquire --wait, delete --timeout); 0 for no bound"},
 		},
 		Commands: []*cli.Command{
 			serveCommand(),
@@ -92,8 +94,35 @@ func setUsageErrors(c *cli.Command) {
 	}
 }
 
-// client returns a client of the daemon named by --socket.
-func client(c *cli.Context) *api.Client { return api.NewClient(c.String("socket")) }
+// DefaultTimeout is the global --timeout: a daemon that is up answers in
+// milliseconds.
+const DefaultTimeout = 30 * time.Second
+
+// client returns a client of the daemon named by --socket, bounded by the
+// global --timeout.
+func client(c *cli.Context) *api.Client { return clientWaiting(c, 0) }
+
+// clientWaiting returns a client whose bound on the daemon's first byte
+// also covers a wait the user asked the daemon for.
+func clientWaiting(c *cli.Context, wait time.Duration) *api.Client {
+	// The app's own --timeout, not a command's flag of the same name
+	// (delete --timeout).
+	var d time.Duration
+	lineage := c.Lineage()
+	for i := len(lineage) - 1; i >= 0; i-- {
+		// The outermost context that knows the flag is the app's.
+		if lineage[i].Value("timeout") != nil {
+			d = lineage[i].Duration("timeout")
+			break
+		}
+	}
+	if d > 0 {
+		d += wait
+	}
+	cl := api.NewClientTimeout(c.String("socket"), d)
+	cl.Doing = commandLine(c)
+	return cl
+}
 
 // signalContext is cancelled by SIGINT or SIGTERM.
 func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {

@@ -60,17 +60,7 @@ func bootstrapCommand() *cli.Command {
 			}
 			signal.Stop(sigs)
 			close(sigs)
-			status := 0
-			var ee *exec.ExitError
-			switch {
-			case errors.As(runErr, &ee):
-				status = ee.ExitCode()
-				if status < 0 {
-					status = 1 // killed by a signal
-				}
-			case runErr != nil:
-				status = 1
-			}
+			status, how := commandStatus(runErr)
 			fq := url.Values{"status": {strconv.Itoa(status)}}
 			if runErr == nil {
 				fq.Set("ok", "1")
@@ -81,10 +71,11 @@ func bootstrapCommand() *cli.Command {
 			}
 			fmt.Fprintln(c.App.ErrWriter, m.Message)
 			if runErr != nil {
-				if ee == nil {
+				var ee *exec.ExitError
+				if !errors.As(runErr, &ee) {
 					return exitf(api.ExitFailed, "run %s: %v", a[2], runErr)
 				}
-				return exitf(status, "%s exited with status %d; the bootstrap was undone (bootstrap exits with the command's status)", a[2], status)
+				return exitf(status, "%s %s; the bootstrap was undone (bootstrap exits with the command's status)", a[2], how)
 			}
 			return nil
 		},

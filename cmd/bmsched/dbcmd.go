@@ -18,8 +18,15 @@ import (
 func dbCommand() *cli.Command {
 	dbFlag := &cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file"}
 	return &cli.Command{
-		Name:  "db",
-		Usage: "offline maintenance of the database (refused while a daemon holds it)",
+		Name:               "db",
+		Usage:              "offline maintenance of the database (refused while a daemon holds it)",
+		CustomHelpTemplate: dbHelpTemplate,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return exitf(api.ExitUsage, "unknown db subcommand %q: use check, dump, migrate or compact (`bmsched help db`)", c.Args().First())
+			}
+			return exitf(api.ExitUsage, "db needs a subcommand: check, dump, migrate or compact (`bmsched help db`)")
+		},
 		Subcommands: []*cli.Command{
 			{
 				Name:   "check",
@@ -105,6 +112,22 @@ func runCheck(c *cli.Context) error {
 	return nil
 }
 
+// dbHelpTemplate lists the subcommands from the command itself: `bmsched
+// help db` renders it before the command is set up, when urfave/cli's own
+// subcommand template still sees no subcommands.
+const dbHelpTemplate = `NAME:
+   bmsched db - {{.Usage}}
+
+USAGE:
+   bmsched db COMMAND --db FILE
+
+COMMANDS:{{range .Subcommands}}{{if not .Hidden}}
+   {{join .Names ", "}}{{"\t"}}{{.Usage}}{{end}}{{end}}
+
+OPTIONS:
+   --db FILE   the database file (default: /var/lib/bmsched/bmsched.db)
+`
+
 func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 	if _, err := args(c, 0, 0); err != nil {
 		return nil, err
@@ -116,7 +139,7 @@ func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 	case errors.Is(err, db.ErrTooNew):
 		return nil, exitf(api.ExitRefused, "%v", err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, exitf(api.ExitRefused, "%v", err)
+		return nil, exitf(api.ExitRefused, "%v: run this as the database's owner (root, as the daemon runs)", err)
 	case err != nil:
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func followEvents(c *cli.Context, query string) error {
 func printEvent(w io.Writer, e api.Event) {
 	where := ""
 	if e.Machine != "" {
-		where = e.Volume + "/" + e.Machine + " "
+		where = esc(e.Volume+"/"+e.Machine) + " "
 	}
-	fmt.Fprintf(w, "%s %-6s %-18s %s%s\n", e.Time.Local().Format(time.DateTime), e.Source, e.Kind, where, e.Message)
+	fmt.Fprintf(w, "%s %-6s %-18s %s%s\n", e.Time.Local().Format(time.DateTime), esc(e.Source), esc(e.Kind), where, escText(e.Message))
 }

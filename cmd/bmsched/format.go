@@ -22,7 +22,7 @@ func printList(w io.Writer, l api.List) error {
 	fmt.Fprintln(tw, "MACHINE\tSTATE\tCURRENT\tREVISIONS\tIMAGES\tSNAPSHOTS\tLEASES\tSTRAYS")
 	for _, m := range l.Machines {
 		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
-			m.Volume, m.Name, m.State, current(m.Current), revisions(m.Revisions),
+			esc(m.Volume), esc(m.Name), esc(m.State), current(m.Current), revisions(m.Revisions),
 			images(m.Toolchains), len(m.Snapshots), m.Leases, len(m.Strays))
 	}
 	if err := tw.Flush(); err != nil {
@@ -30,11 +30,11 @@ func printList(w io.Writer, l api.List) error {
 	}
 	for _, m := range l.Machines {
 		for _, s := range m.Strays {
-			fmt.Fprintf(w, "stray %s/%s/%s: %s\n", m.Volume, m.Name, s.Name, s.Reason)
+			fmt.Fprintf(w, "stray %s: %s\n", esc(m.Volume+"/"+m.Name+"/"+s.Name), escText(s.Reason))
 		}
 	}
 	for _, s := range l.Strays {
-		fmt.Fprintf(w, "stray %s: %s\n", s.Name, s.Reason)
+		fmt.Fprintf(w, "stray %s: %s\n", esc(s.Name), escText(s.Reason))
 	}
 	for _, v := range l.Volumes {
 		if v.State != "available" {
@@ -46,13 +46,13 @@ func printList(w io.Writer, l api.List) error {
 }
 
 func printMachine(w io.Writer, m api.Machine) error {
-	fmt.Fprintf(w, "machine   %s/%s\n", m.Volume, m.Name)
-	fmt.Fprintf(w, "dir       %s\n", m.Dir)
-	fmt.Fprintf(w, "state     %s\n", m.State)
+	fmt.Fprintf(w, "machine   %s\n", esc(m.Volume+"/"+m.Name))
+	fmt.Fprintf(w, "dir       %s\n", esc(m.Dir))
+	fmt.Fprintf(w, "state     %s\n", esc(m.State))
 	fmt.Fprintf(w, "current   %s\n", current(m.Current))
 	fmt.Fprintf(w, "leases    %d\n", m.Leases)
 	for _, t := range m.Transients {
-		fmt.Fprintf(w, "upgrade   in progress by hand: %s\n", t)
+		fmt.Fprintf(w, "upgrade   in progress by hand: %s\n", esc(t))
 	}
 	for _, b := range m.Bootstraps {
 		fmt.Fprintf(w, "bootstrap %s from revision %d (op %d, client pid %d) in %s, since %s\n",
@@ -73,13 +73,13 @@ func printMachine(w io.Writer, m api.Machine) error {
 			if recv == "" {
 				recv = "-"
 			}
-			fmt.Fprintf(tw, "%d%s\t%t\t%s\t%s\n", r.Rev, mark, r.Readonly, r.UUID, recv)
+			fmt.Fprintf(tw, "%d%s\t%t\t%s\t%s\n", r.Rev, mark, r.Readonly, esc(r.UUID), esc(recv))
 		}
 	}
 	if len(m.Toolchains) > 0 {
 		fmt.Fprintln(tw, "\nIMAGE\tBASE\tREAD-ONLY\tUUID")
 		for _, t := range m.Toolchains {
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", t.Name, base(t), t.Readonly, t.UUID)
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", esc(t.Name), base(t), t.Readonly, esc(t.UUID))
 		}
 	}
 	if len(m.Snapshots) > 0 {
@@ -89,13 +89,13 @@ func printMachine(w io.Writer, m api.Machine) error {
 			if s.Lease != nil {
 				lease = fmt.Sprint(*s.Lease)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Toolchain, lease)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", esc(s.Name), esc(s.Toolchain), lease)
 		}
 	}
 	if len(m.Strays) > 0 {
 		fmt.Fprintln(tw, "\nSTRAY\tREASON")
 		for _, s := range m.Strays {
-			fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Reason)
+			fmt.Fprintf(tw, "%s\t%s\n", esc(s.Name), escText(s.Reason))
 		}
 	}
 	return tw.Flush()
@@ -141,7 +141,7 @@ func images(ts []api.Toolchain) string {
 		if t.BaseRevision != nil {
 			b = fmt.Sprint(*t.BaseRevision)
 		}
-		s[i] = t.Name + "@" + b
+		s[i] = esc(t.Name) + "@" + b
 		if t.Stale {
 			s[i] += "(stale)"
 		}

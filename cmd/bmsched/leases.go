@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,6 +42,9 @@ func acquireCommand() *cli.Command {
 			if c.IsSet("owner-pid") && c.Int("owner-pid") <= 0 {
 				return exitf(api.ExitUsage, "--owner-pid %d: not a process id (a worker passes its own, $$)", c.Int("owner-pid"))
 			}
+			if err := api.ValidLabel(c.String("label")); err != nil {
+				return exitf(api.ExitUsage, "--%v", err)
+			}
 			req := api.AcquireRequest{
 				Machine: a[0], Toolchain: a[1],
 				OwnerPID: c.Int("owner-pid"), Label: c.String("label"),
@@ -57,7 +57,7 @@ func acquireCommand() *cli.Command {
 				req.TTL = d.String()
 			}
 			var l api.Lease
-			if err := client(c).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
+			if err := clientWaiting(c, c.Duration("wait")).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
 				return err
 			}
 			if c.Bool("json") {
@@ -81,12 +81,12 @@ func releaseCommand() *cli.Command {
 			if err := leaseDurations(c, "hold"); err != nil {
 				return err
 			}
-			id, gone, err := leaseArg(c)
+			id, ended, err := leaseArg(c)
 			if err != nil {
 				return err
 			}
-			if gone {
-				msg := fmt.Sprintf("no lease holds %s and it is gone: already released", c.Args().First())
+			if ended != nil {
+				msg := ended.Message
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, api.Message{Message: msg})
 				}
@@ -122,12 +122,12 @@ func renewCommand() *cli.Command {
 			if err := leaseDurations(c, "ttl"); err != nil {
 				return err
 			}
-			id, gone, err := leaseArg(c)
+			id, ended, err := leaseArg(c)
 			if err != nil {
 				return err
 			}
-			if gone {
-				return exitf(api.ExitNotFound, "no lease holds %s", c.Args().First())
+			if ended != nil {
+				return exitf(api.ExitNotFound, "%s: there is nothing to renew", ended.Message)
 			}
 			var req api.RenewRequest
 			if d := c.Duration("ttl"); d > 0 {
@@ -199,8 +199,8 @@ func printLeases(c *cli.Context, out api.Leases) error {
 		} else if l.Adopted != "" {
 			label = "(adopted: " + l.Adopted + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Volume, l.Machine, l.Toolchain, l.State,
-			age(l.Created), exp, uid, pid, label, l.Path)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, esc(l.Volume+"/"+l.Machine), esc(l.Toolchain), esc(l.State),
+			age(l.Created), exp, uid, pid, esc(label), esc(l.Path))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -213,8 +213,8 @@ func printLeases(c *cli.Context, out api.Leases) error {
 	if c.Bool("waiting") {
 		fmt.Fprintf(c.App.Writer, "\n%d waiting\n", len(out.Waiting))
 		for _, w := range out.Waiting {
-			fmt.Fprintf(c.App.Writer, "#%d %s/%s %s priority %d, uid %d %s, waiting %s: %s\n", w.Position, w.Volume, w.Machine,
-				w.Toolchain, w.Priority, w.UID, w.Label, age(w.Since), w.Reason)
+			fmt.Fprintf(c.App.Writer, "#%d %s %s priority %d, uid %d %s, waiting %s: %s\n", w.Position, esc(w.Volume+"/"+w.Machine),
+				esc(w.Toolchain), w.Priority, w.UID, esc(w.Label), age(w.Since), escText(w.Reason))
 		}
 	}
 	return nil
@@ -222,37 +222,35 @@ func printLeases(c *cli.Context, out api.Leases) error {
 
 // leaseArg reads the LEASE argument: a lease id, or the snapshot's path
 // or name as acquire printed it, so that a worker can release "$dir".
-// gone reports a path that no lease holds and that no longer exists: a
-// release that already happened.
-func leaseArg(c *cli.Context) (id string, gone bool, err error) {
+// The daemon resolves a path or name; ended is set, with the daemon's
+// message, when it names a lease that existed and has ended: a release
+// that already happened. Anything no lease ever had is exit 3.
+func leaseArg(c *cli.Context) (id string, ended *api.LeaseRef, err error) {
 	a, err := args(c, 1, 1)
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	arg := a[0]
 	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {
 		if n == 0 {
-			return "", false, exitf(api.ExitUsage, "lease 0: lease ids start at 1")
+			return "", nil, exitf(api.ExitUsage, "lease 0: lease ids start at 1")
 		}
-		return arg, false, nil
+		return arg, nil, nil
 	}
 	if !strings.Contains(arg, "/") && fsscan.ValidMachineName(arg) != nil {
-		return "", false, exitf(api.ExitUsage, "lease %q: give the lease id, or the snapshot path that acquire printed", arg)
-	}
-	var out api.Leases
-	if err := client(c).Do(c.Context, "GET", "/v1/leases", nil, &out); err != nil {
-		return "", false, err
-	}
-	abs, _ := filepath.Abs(arg)
-	for _, l := range out.Leases {
-		if l.Path == arg || l.Path == abs || l.Snapshot == arg {
-			return strconv.FormatUint(l.ID, 10), false, nil
-		}
+		return "", nil, exitf(api.ExitUsage, "lease %q: give the lease id, or the snapshot path that acquire printed", arg)
 	}
 	if strings.Contains(arg, "/") {
-		if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
-			return "", true, nil
+		if arg, err = filepath.Abs(arg); err != nil {
+			return "", nil, err
 		}
 	}
-	return "", false, exitf(api.ExitNotFound, "no lease holds %s (`bmsched leases` lists them)", arg)
+	var ref api.LeaseRef
+	if err := client(c).Do(c.Context, "GET", "/v1/lease-ref?"+url.Values{"ref": {arg}}.Encode(), nil, &ref); err != nil {
+		return "", nil, err
+	}
+	if ref.Ended {
+		return "", &ref, nil
+	}
+	return strconv.FormatUint(ref.ID, 10), nil, nil
 }

@@ -21,7 +21,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "bmsched:", err)
+	// Errors name paths and entries, which may hold control characters.
+	fmt.Fprintln(stderr, "bmsched:", escText(err.Error()))
 	return exitCode(err)
 }
 

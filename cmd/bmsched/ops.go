@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -140,7 +141,7 @@ func deleteCommand() *cli.Command {
 			ctx, stop := signalContext(c)
 			defer stop()
 			c.Context = ctx
-			err = runOp(c, "/v1/ops/delete?"+q.Encode(), nil)
+			err = runOpWaiting(c, "/v1/ops/delete?"+q.Encode(), nil, c.Duration("timeout"))
 			if ctx.Err() != nil {
 				return exitf(api.ExitFailed, "interrupted: the delete of %s stops; the machine stays retiring (no new builds). Run `bmsched delete %s` again to resume, or `bmsched upgrade %s --rev N` to bring it back", a[0], a[0], a[0])
 			}
@@ -188,8 +189,14 @@ func gcCommand() *cli.Command {
 // runOp runs an operator command, printing its progress on stderr and
 // its outcome on stdout.
 func runOp(c *cli.Context, path string, body io.Reader) error {
-	done, err := client(c).Op(c.Context, path, body, func(line string) {
-		fmt.Fprintln(c.App.ErrWriter, line)
+	return runOpWaiting(c, path, body, 0)
+}
+
+// runOpWaiting is runOp for a command that asks the daemon to wait up to
+// wait.
+func runOpWaiting(c *cli.Context, path string, body io.Reader, wait time.Duration) error {
+	done, err := clientWaiting(c, wait).Op(c.Context, path, body, func(line string) {
+		fmt.Fprintln(c.App.ErrWriter, escText(line))
 	})
 	if err != nil {
 		return err
@@ -197,7 +204,7 @@ func runOp(c *cli.Context, path string, body io.Reader) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, api.Message{Message: done})
 	}
-	fmt.Fprintln(c.App.Writer, done)
+	fmt.Fprintln(c.App.Writer, escText(done))
 	return nil
 }
 

@@ -13,7 +13,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"bmsched": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+		"bmsched":       func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+		"bmsched-stall": func() { os.Exit(stallMain()) },
 	})
 }
 

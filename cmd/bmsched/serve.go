@@ -27,11 +27,16 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "driver", Value: "auto", Usage: "storage driver: auto, btrfs or plain"},
 			&cli.IntFlag{Name: "max-leases", Usage: "leases at once on the host (the worker count); 0 for no limit"},
 			&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
+			&cli.IntFlag{Name: "max-leases-per-user", Usage: "leases at once of one non-root user; 0 for no limit"},
+			&cli.DurationFlag{Name: "max-hold", Value: server.DefaultMaxHold, Usage: "the longest release --hold may keep a snapshot"},
 			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
 			&cli.StringFlag{Name: "build-user", Usage: "USER[:GROUP] owning what add, upgrade and bootstrap make unless --owner says otherwise (default: " + server.DefaultBuildUser + " when that user exists, else the daemon's user)"},
 			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
 			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; at least 1s, 0 disables it"},
+			&cli.DurationFlag{Name: "read-timeout", Value: server.DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
+			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
@@ -48,7 +53,7 @@ func serveCommand() *cli.Command {
 			default:
 				return exitf(2, "--driver %q: use auto, btrfs or plain", c.String("driver"))
 			}
-			for _, f := range []string{"max-leases", "max-leases-per-machine"} {
+			for _, f := range []string{"max-leases", "max-leases-per-machine", "max-leases-per-user", "max-conns-per-user"} {
 				if c.Int(f) < 0 {
 					return exitf(2, "--%s %d: use a positive number, or 0 for no limit", f, c.Int(f))
 				}
@@ -65,6 +70,11 @@ func serveCommand() *cli.Command {
 					return exitf(2, "--operators: %v", err)
 				}
 				opsGID, _ = strconv.Atoi(grp.Gid)
+			}
+			for _, f := range []string{"max-hold", "read-timeout", "idle-timeout"} {
+				if c.Duration(f) <= 0 {
+					return exitf(2, "--%s %s: must be positive", f, c.Duration(f))
+				}
 			}
 			switch d := c.Duration("reconcile-every"); {
 			case d < 0:
@@ -89,6 +99,12 @@ func serveCommand() *cli.Command {
 
 				MaxLeases:     c.Int("max-leases"),
 				MaxPerMachine: c.Int("max-leases-per-machine"),
+				MaxPerUser:    c.Int("max-leases-per-user"),
+				MaxHold:       c.Duration("max-hold"),
+
+				ReadTimeout:     c.Duration("read-timeout"),
+				IdleTimeout:     c.Duration("idle-timeout"),
+				MaxConnsPerUser: c.Int("max-conns-per-user"),
 				// Crash points let the tests kill the daemon half way
 				// through a request; nothing else sets this.
 				CrashAt: os.Getenv(crash.EnvVar),

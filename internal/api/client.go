@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -18,17 +19,31 @@ const DefaultSocket = "/run/bmsched/bmsched.sock"
 // Client talks to the daemon over its Unix socket.
 type Client struct {
 	Socket string
-	http   *http.Client
+	// Doing is the command line being run ("bmsched upgrade lin --rev
+	// 2"), named to the user when the daemon stops in the middle of it.
+	Doing   string
+	timeout time.Duration
+	http    *http.Client
 }
 
-// NewClient returns a client of the daemon listening on socket.
-func NewClient(socket string) *Client {
+// NewClient returns a client of the daemon listening on socket, with no
+// bound on how long it waits.
+func NewClient(socket string) *Client { return NewClientTimeout(socket, 0) }
+
+// NewClientTimeout returns a client that gives up (exit 6) when the daemon
+// does not accept its connection, or does not begin its answer, within
+// timeout; 0 for no bound. The bound covers nothing else: not the upload
+// of a request's body (a send stream), nor an answer once it has begun
+// (progress, an event stream, a "102 Processing" before a slow acquire).
+// A request that asks the daemon to wait gets a timeout that includes
+// the wait.
+func NewClientTimeout(socket string, timeout time.Duration) *Client {
 	return &Client{
-		Socket: socket,
+		Socket:  socket,
+		timeout: timeout,
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
+				return dialBusy(ctx, socket, timeout)
 			},
 			// Clients are short-lived; one connection is all they use.
 			MaxIdleConns:    1,
@@ -69,6 +84,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if isCutShort(err) {
+			return c.stoppedError(method+" "+path, err)
+		}
 		return fmt.Errorf("decode answer to %s %s: %w", method, path, err)
 	}
 	return nil
@@ -100,7 +118,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -132,7 +150,7 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -151,8 +169,8 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 	for {
 		var line OpLine
 		if err := dec.Decode(&line); err != nil {
-			if errors.Is(err, io.EOF) {
-				return "", &Error{Message: "the daemon ended the answer early (did it stop or crash?); check `bmsched events`", Exit: ExitFailed}
+			if errors.Is(err, io.EOF) || isCutShort(err) {
+				return "", c.stoppedError("POST "+path, err)
 			}
 			return "", fmt.Errorf("read answer to %s: %w", path, err)
 		}
@@ -175,5 +193,18 @@ func (c *Client) transportError(method, path string, err error) error {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return &UnreachableError{Socket: c.Socket, Err: err}
 	}
-	return &Error{Exit: ExitFailed, Message: fmt.Sprintf("%s %s: the daemon on %s closed the connection before answering (%v); it may have stopped or crashed, and the request may have been carried out: check `bmsched leases` and `bmsched events` before retrying", method, path, c.Socket, rootCause(err))}
+	if errors.Is(err, errNoAnswer) {
+		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
+	}
+	stopped := c.stoppedError(method+" "+path, rootCause(err)).(*Error)
+	stopped.Message = fmt.Sprintf("%s %s: the daemon closed the connection before answering: %s", method, path, stopped.Message)
+	return stopped
+}
+
+// isCutShort reports an answer that ended before it was whole: the daemon
+// stopped or crashed while sending it.
+func isCutShort(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		(errors.As(err, &ne) && !ne.Timeout())
 }

@@ -19,6 +19,10 @@ const (
 type Error struct {
 	Message string `json:"error"`
 	Exit    int    `json:"exit"`
+	// Status, when set, is the HTTP status the daemon answers with
+	// instead of the one HTTPStatus gives for Exit (413 for a body too
+	// large, say).
+	Status int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -196,3 +196,12 @@ type Bootstrap struct {
 	Machine  string `json:"machine"`
 	Volume   string `json:"volume"`
 }
+
+// LeaseRef is what a lease argument (a path or snapshot name) refers to:
+// the live lease holding it, or, with Ended, the ended lease it was made
+// for.
+type LeaseRef struct {
+	ID      uint64 `json:"id"`
+	Ended   bool   `json:"ended,omitempty"`
+	Message string `json:"message,omitempty"`
+}

@@ -49,6 +49,15 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if err != nil {
 		return db.Lease{}, err
 	}
+	userDone, userWaited, err := s.reserveUser(ctx, req)
+	if err != nil {
+		return db.Lease{}, err
+	}
+	defer userDone()
+	// A wait for the user's own place counts against --wait too.
+	if userWaited > 0 {
+		req.Wait = max(req.Wait-userWaited, time.Millisecond)
+	}
 	var owner *ownerWatch
 	if req.OwnerPID != 0 {
 		w, err := watchOwner(req.OwnerPID, 0)
@@ -325,4 +334,10 @@ func labelSuffix(label string) string {
 		return ""
 	}
 	return " (" + label + ")"
+}
+
+// SnapshotName is the name lease id's snapshot gets, so that a name can be
+// told from one that no lease of this database was ever given.
+func SnapshotName(machine, toolchain string, id uint64) string {
+	return snapshotName(machine, toolchain, id)
 }

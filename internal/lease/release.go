@@ -95,6 +95,18 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 	return fmt.Sprintf("lease %d released", id), nil
 }
 
+// Abandon ends a lease whose acquire could not answer (its client went
+// away while the snapshot was made), logging why: it was no one's
+// release.
+func (s *Scheduler) Abandon(id uint64, why string) error {
+	l, ok, err := s.db.Lease(id)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.end(l, "lease", "lease-abandoned", why)
+	return err
+}
+
 // Renew extends a lease by ttl, or by the TTL it was acquired with.
 func (s *Scheduler) Renew(id uint64, who Caller, ttl time.Duration) (db.Lease, error) {
 	if err := checkDuration("--ttl", ttl); err != nil {
@@ -319,7 +331,7 @@ func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil
 		}
-		return false, fmt.Errorf("delete snapshot of lease %d: %w (the lease stays releasing and bmsched retries the delete; if something is mounted or running inside it, or it is immutable, stop that)", l.ID, err)
+		return false, fmt.Errorf("delete snapshot of lease %d: %w (%s; meanwhile the lease stays releasing and bmsched retries the delete)", l.ID, err, deleteHint(err))
 	}
 	return false, nil
 }

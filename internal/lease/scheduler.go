@@ -23,6 +23,7 @@ import (
 type Config struct {
 	MaxLeases     int // on the host; 0 for no limit
 	MaxPerMachine int // per machine; 0 for no limit
+	MaxPerUser    int // leases of one non-root uid; 0 for no limit
 	BootID        string
 	// CrashAt names a crash point at which the daemon kills itself with
 	// SIGKILL: set only by tests that prove crash consistency.
@@ -59,6 +60,9 @@ type Scheduler struct {
 	closed   map[string]int    // machines whose acquires are refused (being deleted)
 	inflight map[string]int    // acquires past the gate, not yet live or failed
 
+	userMu        sync.Mutex     // serializes the per-user count (peruser.go)
+	userAcquiring map[uint32]int // acquires under way, by uid
+
 	kick chan struct{} // wakes the reaper to recompute its deadline
 	stop chan struct{}
 	done sync.WaitGroup
@@ -89,15 +93,17 @@ func New(cfg Config, d *db.DB, inv *inventory.Inventory) *Scheduler {
 		cfg.Log = slog.Default()
 	}
 	return &Scheduler{
-		cfg:     cfg,
-		db:      d,
-		inv:     inv,
-		log:     cfg.Log,
-		live:    map[uint64]*entry{},
-		used:    map[string]int{},
-		changed: make(chan struct{}),
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
+		cfg:  cfg,
+		db:   d,
+		inv:  inv,
+		log:  cfg.Log,
+		live: map[uint64]*entry{},
+		used: map[string]int{},
+
+		userAcquiring: map[uint32]int{},
+		changed:       make(chan struct{}),
+		kick:          make(chan struct{}, 1),
+		stop:          make(chan struct{}),
 	}
 }
 

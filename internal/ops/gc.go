@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
@@ -143,7 +144,7 @@ func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool)
 		}
 	}
 	for _, s := range m.Strays {
-		acts = append(acts, fmt.Sprintf("kept %s/%s: %s (not made by bmsched; remove it by hand if unwanted)", p.dir, s.Name, s.Reason))
+		acts = append(acts, fmt.Sprintf("%s%s/%s: %s (not made by bmsched; remove it by hand if unwanted)", keptPrefix, p.dir, s.Name, s.Reason))
 	}
 	if !dryRun && len(acts) > 0 {
 		op := &db.Op{Volume: rec.Volume, Machine: rec.Name}
@@ -188,4 +189,21 @@ func hasEntry(strays []fsscan.Stray, name string) bool {
 		}
 	}
 	return false
+}
+
+// keptPrefix starts gc's lines about entries it keeps: reports, not
+// actions.
+const keptPrefix = "kept "
+
+// CountActions tells gc's actions (done, or that a dry run would do) from
+// its reports of entries kept.
+func CountActions(lines []string) (actions, kept int) {
+	for _, l := range lines {
+		if strings.HasPrefix(l, keptPrefix) {
+			kept++
+		} else {
+			actions++
+		}
+	}
+	return actions, kept
 }

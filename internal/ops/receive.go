@@ -61,7 +61,8 @@ func receive(ctx context.Context, dir string, stream io.Reader, progress Progres
 	err := cmd.Wait()
 	close(done)
 	if err != nil {
-		return "", api.Errorf(api.ExitFailed, "btrfs receive into %s: %v: %s (is stdin a `btrfs send` stream?)", dir, err, strings.TrimSpace(stderr.String()))
+		msg := strings.TrimSpace(stderr.String())
+		return "", api.Errorf(api.ExitFailed, "btrfs receive into %s: %v: %s (%s)", dir, err, msg, receiveHint(msg))
 	}
 	progress("received %d bytes", counted.n.Load())
 	ents, err := os.ReadDir(dir)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 
@@ -14,22 +16,25 @@ import (
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", s.health)
-	mux.HandleFunc("GET /v1/machines", s.listMachines)
-	mux.HandleFunc("GET /v1/machine", s.showMachine)
-	mux.HandleFunc("GET /v1/events", s.events)
-	mux.HandleFunc("GET /v1/events/follow", s.followEvents)
-	mux.HandleFunc("POST /v1/acquire", s.acquire)
-	mux.HandleFunc("GET /v1/leases", s.listLeases)
-	mux.HandleFunc("POST /v1/leases/{id}/release", s.release)
-	mux.HandleFunc("POST /v1/leases/{id}/renew", s.renew)
+	// Every body is bounded but the btrfs send streams of add and upgrade
+	// --receive, which only operators may send (runOp checks first).
+	mux.HandleFunc("GET /v1/health", limitBody(s.health))
+	mux.HandleFunc("GET /v1/machines", limitBody(s.listMachines))
+	mux.HandleFunc("GET /v1/machine", limitBody(s.showMachine))
+	mux.HandleFunc("GET /v1/events", limitBody(s.events))
+	mux.HandleFunc("GET /v1/events/follow", limitBody(s.followEvents))
+	mux.HandleFunc("POST /v1/acquire", limitBody(s.acquire))
+	mux.HandleFunc("GET /v1/leases", limitBody(s.listLeases))
+	mux.HandleFunc("GET /v1/lease-ref", limitBody(s.leaseRef))
+	mux.HandleFunc("POST /v1/leases/{id}/release", limitBody(s.release))
+	mux.HandleFunc("POST /v1/leases/{id}/renew", limitBody(s.renew))
 	mux.HandleFunc("POST /v1/ops/add", s.opAdd)
 	mux.HandleFunc("POST /v1/ops/upgrade", s.opUpgrade)
-	mux.HandleFunc("POST /v1/ops/rollback", s.opRollback)
-	mux.HandleFunc("POST /v1/ops/delete", s.opDelete)
-	mux.HandleFunc("POST /v1/ops/gc", s.opGC)
-	mux.HandleFunc("POST /v1/ops/bootstrap", s.bootstrapStart)
-	mux.HandleFunc("POST /v1/ops/bootstrap/{id}/finish", s.bootstrapFinish)
+	mux.HandleFunc("POST /v1/ops/rollback", limitBody(s.opRollback))
+	mux.HandleFunc("POST /v1/ops/delete", limitBody(s.opDelete))
+	mux.HandleFunc("POST /v1/ops/gc", limitBody(s.opGC))
+	mux.HandleFunc("POST /v1/ops/bootstrap", limitBody(s.bootstrapStart))
+	mux.HandleFunc("POST /v1/ops/bootstrap/{id}/finish", limitBody(s.bootstrapFinish))
 	return mux
 }
 
@@ -39,26 +44,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 type peerKey struct{}
 
-// withPeer records the connecting process's credentials (SO_PEERCRED) in
-// the connection's context: the kernel vouches for them, the client cannot
-// forge them.
+// withPeer records the connecting process's credentials, read at accept
+// (peerListener), in the connection's context.
 func withPeer(ctx context.Context, c net.Conn) context.Context {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
+	pc, ok := c.(*peerConn)
+	if !ok || pc.cred == nil {
 		return ctx
 	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return ctx
-	}
-	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) {
-		cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if cred == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, peerKey{}, *cred)
+	return context.WithValue(ctx, peerKey{}, *pc.cred)
 }
 
 // peer returns the credentials of the request's client.
@@ -66,6 +59,12 @@ func peer(r *http.Request) (unix.Ucred, bool) {
 	c, ok := r.Context().Value(peerKey{}).(unix.Ucred)
 	return c, ok
 }
+
+// processing tells the client that its request is taken and under way
+// (102 Processing): its bound on the first byte of the answer (--timeout)
+// must not cut work that is merely slow, a snapshot copied on plain
+// directories say.
+func processing(w http.ResponseWriter) { w.WriteHeader(http.StatusProcessing) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -82,14 +81,32 @@ func writeErr(w http.ResponseWriter, err error) {
 		e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(api.HTTPStatus(e.Exit))
+	status := e.Status
+	if status == 0 {
+		status = api.HTTPStatus(e.Exit)
+	}
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(e)
 }
 
 func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		// Read to the end, so that the body's read deadline is lifted
+		// (bodyDeadline) before the handler starts its work.
+		var rest []byte
+		rest, err = io.ReadAll(io.MultiReader(dec.Buffered(), r.Body))
+		if err == nil && len(bytes.TrimSpace(rest)) > 0 {
+			err = errors.New("data after the JSON object")
+		}
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return tooLarge()
+		}
 		return api.Errorf(api.ExitUsage, "bad request body: %v", err)
 	}
 	return nil

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
@@ -16,6 +19,10 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if err := api.ValidLabel(req.Label); err != nil {
+		writeErr(w, api.Errorf(api.ExitUsage, "%v", err))
+		return
+	}
 	m, err := s.resolve(req.Machine)
 	if err != nil {
 		writeErr(w, err)
@@ -26,7 +33,14 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if req.Priority > 0 {
+		if err := s.operator(r); err != nil {
+			writeErr(w, api.Errorf(api.ExitRefused, "--priority %d: only root and operators may jump the queue (%v); leave it at 0 or below", req.Priority, err))
+			return
+		}
+	}
 	cred, _ := peer(r)
+	processing(w)
 	l, err := s.leases.Acquire(r.Context(), lease.Request{
 		Volume: m.Volume, Machine: m.Name, Toolchain: req.Toolchain,
 		Wait: durs["wait"], TTL: durs["ttl"], OwnerPID: req.OwnerPID, Label: req.Label,
@@ -39,7 +53,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() != nil {
 		// The client went away while its snapshot was made: nobody will
 		// ever learn the path, so the lease ends now.
-		if _, err := s.leases.Release(l.ID, lease.Caller{}, 0); err != nil {
+		if err := s.leases.Abandon(l.ID, vanished(cred, req.OwnerPID)); err != nil {
 			s.log.Error("release lease of a vanished client", "lease", l.ID, "err", err)
 		}
 		return
@@ -66,6 +80,11 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if durs["hold"] > s.cfg.MaxHold {
+		writeErr(w, api.Errorf(api.ExitUsage, "--hold %s: longer than this daemon keeps a snapshot for debugging (serve --max-hold %s); hold it for %s or less", durs["hold"], s.cfg.MaxHold, s.cfg.MaxHold))
+		return
+	}
+	processing(w)
 	msg, err := s.leases.Release(id, s.caller(r), durs["hold"])
 	if err != nil {
 		writeErr(w, err)
@@ -177,4 +196,14 @@ func parseDurations(in map[string]string) (map[string]time.Duration, error) {
 		out[k] = d
 	}
 	return out, nil
+}
+
+// vanished says why an acquire's client is gone: its owner process exited
+// (a worker interrupted with its process group), or the client itself
+// went away.
+func vanished(cred unix.Ucred, ownerPID int) string {
+	if ownerPID != 0 && unix.Kill(ownerPID, 0) == unix.ESRCH {
+		return fmt.Sprintf("owner process %d exited before its acquire was answered", ownerPID)
+	}
+	return fmt.Sprintf("the client (uid %d, pid %d) went away before it was told the path", cred.Uid, cred.Pid)
 }

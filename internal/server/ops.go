@@ -9,6 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/fsscan"
@@ -19,8 +22,12 @@ import (
 // lines as they happen, then one line with the outcome. The status line
 // is sent before the outcome is known, so errors travel in the body.
 type opStream struct {
-	w   http.ResponseWriter
-	enc *json.Encoder
+	// Progress may come from a command's helper goroutines (a receive's
+	// byte counter) while the command itself reports.
+	mu   sync.Mutex
+	w    http.ResponseWriter
+	enc  *json.Encoder
+	done bool // the outcome is sent: nothing may follow it
 }
 
 func newOpStream(w http.ResponseWriter) *opStream {
@@ -32,10 +39,18 @@ func newOpStream(w http.ResponseWriter) *opStream {
 	w.Header().Set("Connection", "close")
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
+	// The client bounds its wait for the first byte (--timeout), not for
+	// the command: the answer has begun.
+	_ = http.NewResponseController(w).Flush()
 	return &opStream{w: w, enc: json.NewEncoder(w)}
 }
 
 func (s *opStream) progress(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
 	_ = s.enc.Encode(api.OpLine{Progress: fmt.Sprintf(format, args...)})
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()
@@ -43,6 +58,9 @@ func (s *opStream) progress(format string, args ...any) {
 }
 
 func (s *opStream) finish(done string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
 	if err != nil {
 		var e *api.Error
 		if !errors.As(err, &e) {
@@ -216,11 +234,16 @@ func (s *Server) opDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
 	s.runOp(w, r, func(st *opStream) (string, error) {
 		q := r.URL.Query()
-		acts, err := s.ops.GC(q.Get("boot") != "", q.Get("dry_run") != "", st.progress)
+		dry := q.Get("dry_run") != ""
+		lines, err := s.ops.GC(q.Get("boot") != "", dry, st.progress)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("gc: %d actions", len(acts)), nil
+		acts, kept := ops.CountActions(lines)
+		if dry {
+			return fmt.Sprintf("gc --dry-run: %d actions would be taken, %d entries kept; nothing was changed", acts, kept), nil
+		}
+		return fmt.Sprintf("gc: %d actions, %d entries kept", acts, kept), nil
 	})
 }
 
@@ -228,6 +251,10 @@ func (s *Server) runOp(w http.ResponseWriter, r *http.Request, fn func(*opStream
 	if err := s.operator(r); err != nil {
 		writeErr(w, err)
 		return
+	}
+	if r.URL.Query().Get("receive") != "" {
+		// An operator's send stream: as slow as its source.
+		noReadDeadline(w)
 	}
 	st := newOpStream(w)
 	done, err := fn(st)
@@ -273,4 +300,13 @@ func (s *Server) bootstrapFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, api.Message{Message: msg})
+}
+
+// privileged reports whether a client is root, the daemon's own user or
+// an operator: they are never turned away for other users' load.
+func (s *Server) privileged(cred unix.Ucred) bool {
+	if cred.Uid == 0 || int(cred.Uid) == os.Geteuid() {
+		return true
+	}
+	return s.cfg.Operators != "" && inGroup(int(cred.Pid), uint32(s.cfg.OperatorsGID))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,9 +35,12 @@ type Config struct {
 	BootID   string // this boot's id; read from the kernel when empty
 	Log      *slog.Logger
 
-	MaxLeases     int    // host capacity; 0 for none
-	MaxPerMachine int    // capacity per machine; 0 for none
-	CrashAt       string // a crash point armed by tests
+	MaxLeases     int // host capacity; 0 for none
+	MaxPerMachine int // capacity per machine; 0 for none
+	MaxPerUser    int // leases of one non-root uid; 0 for no limit
+	// MaxHold caps release --hold; 0 for DefaultMaxHold.
+	MaxHold time.Duration
+	CrashAt string // a crash point armed by tests
 
 	Toolchains   []string // configured toolchains; gc --boot deletes images of others
 	Operators    string   // group whose members may run operator commands; "" for root only
@@ -48,11 +50,24 @@ type Config struct {
 	// BuildUser (USER[:GROUP]) owns what add, upgrade and bootstrap make
 	// unless a command names an owner; "" for LookupBuildUser's default.
 	BuildUser string
+	// Bounds on clients: the time to read a request's headers and body
+	// (0 for DefaultReadTimeout), the time an idle connection stays open
+	// (0 for DefaultIdleTimeout), and the connections one user other than
+	// root, the operators and the daemon's own may have open (0 for no
+	// cap).
+	ReadTimeout     time.Duration
+	IdleTimeout     time.Duration
+	MaxConnsPerUser int
 
 	// ReconcileEvery is the period of the full rescan that repairs what
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
 }
+
+// DefaultMaxHold is the longest release --hold unless serve --max-hold
+// says otherwise: a day is enough to look at a failed build, and a held
+// snapshot keeps its disk space.
+const DefaultMaxHold = 24 * time.Hour
 
 // Server is a running daemon.
 type Server struct {
@@ -75,8 +90,11 @@ type Server struct {
 // closes the database. ready, if not nil, is closed once clients are
 // accepted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
+	cfg = cfg.withDefaults()
+	// Before anything is opened or recovered: a --socket that names
+	// something other than a stale socket stops the start untouched.
+	if err := checkSocketPath(cfg.Socket); err != nil {
+		return err
 	}
 	// Snapshot paths are handed to clients in other working directories:
 	// they must be absolute, whatever --machines was given as.
@@ -101,7 +119,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return err
 	}
 	defer ids.Close()
-	d, err := db.Open(cfg.DB, db.Options{})
+	d, err := openDB(cfg.DB)
 	var damaged *db.DamagedError
 	if errors.As(err, &damaged) {
 		// The fix names the root this daemon was given.
@@ -135,15 +153,9 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	defer os.Remove(cfg.Socket)
 
-	hs := &http.Server{
-		Handler:           s.routes(),
-		ConnContext:       withPeer,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
-	}
-	hs.RegisterOnShutdown(s.followers.stop)
+	hs := s.httpServer()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(newPeerListener(ln, cfg.MaxConnsPerUser, s.privileged, s.log)) }()
 	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB, "build-user", fmt.Sprintf("%s (%d:%d)", build.Name, build.UID, build.GID))
 	if ready != nil {
 		close(ready)
@@ -163,6 +175,46 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// Before the scheduler stops: the watcher's rescans end leases.
 	s.stopWatch()
 	return nil
+}
+
+// openDB opens the database; one that another daemon holds is refused
+// (exit 5).
+func openDB(path string) (*db.DB, error) {
+	d, err := db.Open(path, db.Options{})
+	if errors.Is(err, db.ErrHeld) {
+		return nil, api.Errorf(api.ExitRefused, "%v", err)
+	}
+	return d, err
+}
+
+// httpServer answers clients within the bounds on slow and idle ones.
+func (s *Server) httpServer() *http.Server {
+	hs := &http.Server{
+		Handler:           bodyDeadline(s.routes(), s.cfg.ReadTimeout),
+		ConnContext:       withPeer,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(s.followers.stop)
+	return hs
+}
+
+// withDefaults fills in what the caller left zero.
+func (cfg Config) withDefaults() Config {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = DefaultMaxHold
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	return cfg
 }
 
 // start brings the database up to date with the host before any client is
@@ -211,7 +263,7 @@ func (s *Server) start() error {
 	}
 	s.logStorage()
 	s.leases = lease.New(lease.Config{
-		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine,
+		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine, MaxPerUser: s.cfg.MaxPerUser,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids,
 	}, s.db, s.inv)
 	// Volumes found replaced by the first scan: their leases end before
@@ -290,35 +342,6 @@ func (s *Server) recoveryFailed(what string, err error) {
 	s.log.Error("recovery incomplete: serving anyway; fix the cause and restart the daemon to retry", "of", what, "err", err)
 	_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "recover-failed",
 		Message: fmt.Sprintf("recovery of %s incomplete (fix the cause and restart the daemon to retry): %v", what, err)})
-}
-
-// listen opens the Unix socket, replacing a stale one that nobody answers
-// on, and refusing to steal one that a live daemon serves.
-func listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("socket directory: %w", err)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		c, err := net.DialTimeout("unix", path, time.Second)
-		if err == nil {
-			c.Close()
-			return nil, fmt.Errorf("listen %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale socket: %w", err)
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", path, err)
-	}
-	// Build workers run as other users; what each may do is decided per
-	// request from its peer credentials.
-	if err := os.Chmod(path, 0o666); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("chmod socket: %w", err)
-	}
-	return ln, nil
 }
 
 // takeRoot holds the machines root for this process (rootlock): a second

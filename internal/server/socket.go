@@ -1,0 +1,74 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
+
+// checkSocketPath refuses a --socket path that holds anything but a stale
+// socket: a regular file there may be the database or an operator's file,
+// and a socket something answers on belongs to a running daemon.
+func checkSocketPath(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return api.Errorf(api.ExitRefused, "--socket %s: %v; choose another --socket", path, err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return api.Errorf(api.ExitRefused, "--socket %s: there is a %s there, not a stale socket; bmsched replaces only a socket nothing answers on: choose another --socket, or move that %s away", path, kindOf(fi), kindOf(fi))
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return api.Errorf(api.ExitRefused, "--socket %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
+	}
+	return nil
+}
+
+func kindOf(fi fs.FileInfo) string {
+	switch t := fi.Mode().Type(); {
+	case t == 0:
+		return "regular file"
+	case t&fs.ModeDir != 0:
+		return "directory"
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link"
+	default:
+		return "special file (" + t.String() + ")"
+	}
+}
+
+// listen opens the Unix socket, replacing a stale one that nobody answers
+// on, and refusing to steal one that a live daemon serves or to remove
+// anything that is not a socket.
+func listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("socket directory: %w", err)
+	}
+	if err := checkSocketPath(path); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	// Build workers run as other users; what each may do is decided per
+	// request from its peer credentials.
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod socket %s: %w", path, err)
+	}
+	return ln, nil
+}
