@@ -90,7 +90,7 @@ func releaseCommand() *cli.Command {
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, api.Message{Message: msg})
 				}
-				fmt.Fprintln(c.App.ErrWriter, msg)
+				fmt.Fprintln(c.App.ErrWriter, escText(msg))
 				return nil
 			}
 			var req api.ReleaseRequest
@@ -104,7 +104,7 @@ func releaseCommand() *cli.Command {
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, out)
 			}
-			fmt.Fprintln(c.App.ErrWriter, out.Message)
+			fmt.Fprintln(c.App.ErrWriter, escText(out.Message))
 			return nil
 		},
 	}

@@ -18,7 +18,8 @@ import (
 // stallMain is the program bmsched-stall SOCKET N: a hostile client that
 // opens N connections to the daemon, each with a request whose headers
 // are sent and whose body never ends, prints "ready" and holds them until
-// its stdin closes; then it reports how the daemon treated them.
+// its stdin closes; then it reports how the daemon treated them: refused
+// (closed within 2s), timed out (closed later) or still open.
 func stallMain() int {
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: bmsched-stall SOCKET N")
@@ -42,7 +43,7 @@ func stallMain() int {
 		defer c.Close()
 		opened := time.Now()
 		if _, err := io.WriteString(c, "POST /v1/acquire HTTP/1.1\r\nHost: bmsched\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"machine\":"); err != nil {
-			count("closed at once")
+			count("refused")
 			continue
 		}
 		wg.Add(1)
@@ -50,18 +51,20 @@ func stallMain() int {
 			defer wg.Done()
 			// The daemon's answer or its closing ends the read.
 			_, _ = c.Read(make([]byte, 512))
-			if time.Since(opened) < 500*time.Millisecond {
-				count("closed at once")
+			// Scripts give the daemon a 3s read timeout: a connection
+			// closed well before was refused, one closed after timed out.
+			if time.Since(opened) < 2*time.Second {
+				count("refused")
 			} else {
-				count("closed later")
+				count("timed out")
 			}
 		}()
 	}
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	mu.Lock()
-	counts["still open"] = n - counts["connect failed"] - counts["closed at once"] - counts["closed later"]
-	for _, k := range []string{"connect failed", "closed at once", "closed later", "still open"} {
+	counts["still open"] = n - counts["connect failed"] - counts["refused"] - counts["timed out"]
+	for _, k := range []string{"connect failed", "refused", "timed out", "still open"} {
 		fmt.Printf("%s %d\n", k, counts[k])
 	}
 	mu.Unlock()

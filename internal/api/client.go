@@ -196,9 +196,7 @@ func (c *Client) transportError(method, path string, err error) error {
 	if errors.Is(err, errNoAnswer) {
 		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
 	}
-	stopped := c.stoppedError(method+" "+path, rootCause(err)).(*Error)
-	stopped.Message = fmt.Sprintf("%s %s: the daemon closed the connection before answering: %s", method, path, stopped.Message)
-	return stopped
+	return c.closedError(method, path, rootCause(err))
 }
 
 // isCutShort reports an answer that ended before it was whole: the daemon
