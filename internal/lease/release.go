@@ -331,7 +331,7 @@ func (s *Scheduler) deleteSnapshot(drv btrfs.Driver, l db.Lease) (gone bool, err
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil
 		}
-		return false, fmt.Errorf("delete snapshot of lease %d: %w (%s; meanwhile the lease stays releasing and bmsched retries the delete)", l.ID, err, deleteHint(err))
+		return false, fmt.Errorf("delete snapshot of lease %d: %w (%s); meanwhile the lease stays releasing and bmsched retries the delete", l.ID, err, deleteHint(err))
 	}
 	return false, nil
 }
