@@ -17,6 +17,10 @@ import (
 // so a killed test never keeps a slot.
 const Slots = 6
 
+// slotWait bounds the wait for a slot: a test that cannot get one fails,
+// rather than hang behind another that hangs.
+const slotWait = 3 * time.Minute
+
 // SlotDir holds the slot files, shared by every process on the machine.
 var SlotDir = filepath.Join(os.TempDir(), "bmsched-loop-slots")
 
@@ -26,6 +30,7 @@ func takeSlot() (release func() error, err error) {
 	if err := os.MkdirAll(SlotDir, 0o777); err != nil {
 		return nil, fmt.Errorf("loopbtrfs: make the slot directory: %w", err)
 	}
+	deadline := time.Now().Add(slotWait)
 	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
 		for i := range Slots {
 			f, err := os.OpenFile(filepath.Join(SlotDir, fmt.Sprintf("slot-%d", i)), os.O_RDWR|os.O_CREATE, 0o666)
@@ -42,7 +47,10 @@ func takeSlot() (release func() error, err error) {
 			}
 		}
 		// Every slot is held by a mount in this or another test process:
-		// wait for one to be given back.
+		// wait for one to be given back, but not forever.
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("loopbtrfs: all %d loop slots in %s were held for %s by other tests (`fuser %s/*` names them)", Slots, SlotDir, slotWait, SlotDir)
+		}
 		time.Sleep(wait)
 	}
 }
