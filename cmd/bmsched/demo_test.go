@@ -23,7 +23,7 @@ func TestDemoAsUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make a user to run the demo as")
 	}
-	u, err := ensureUser("bmstother")
+	u, err := makeTestUser("bmstother")
 	if err != nil {
 		t.Fatal(err)
 	}

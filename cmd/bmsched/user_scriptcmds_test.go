@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ func init() {
 	scriptCmds["as"] = cmdRunAs
 	scriptCmds["stall"] = cmdStall
 	scriptCmds["publicbin"] = cmdPublicBin
+	scriptCmds["opendirs"] = cmdOpenDirs
 }
 
 // publicbin VAR: set $VAR to a copy of bmsched that every user may run,
@@ -149,4 +151,20 @@ func publicBinaryFor(ts *testscript.TestScript, name string) string {
 	ts.Check(os.Chmod(filepath.Dir(ts.Getenv("SOCK")), 0o755))
 	publicBins.Store(key, bin)
 	return bin
+}
+
+// opendirs PATH: let every user traverse the directories from the
+// temporary directory down to PATH (the script's own, 0700 by default),
+// so that a user run by as can reach a snapshot under $WORK.
+func cmdOpenDirs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: opendirs PATH")
+	}
+	tmp, err := filepath.EvalSymlinks(os.TempDir())
+	ts.Check(err)
+	for p := ts.MkAbs(args[0]); strings.HasPrefix(p, tmp+"/"); p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		ts.Check(err)
+		ts.Check(os.Chmod(p, fi.Mode().Perm()|0o011))
+	}
 }
