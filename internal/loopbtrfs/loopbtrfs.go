@@ -46,11 +46,11 @@ func Mount(dir string, size int64) (mnt string, cleanup func() error, err error)
 		}
 	}()
 
-	release, err := takeSlot()
+	sl, err := takeSlot()
 	if err != nil {
 		return "", nil, err
 	}
-	u.push(release)
+	u.push(sl.release)
 
 	if err := createImage(img, size); err != nil {
 		return "", nil, err
@@ -70,6 +70,11 @@ func Mount(dir string, size int64) (mnt string, cleanup func() error, err error)
 	}
 	dev := strings.TrimSpace(out)
 	u.push(func() error { return detach(dev) })
+	// Recorded before the mount, so that a process that dies from here
+	// on leaves the next taker of the slot what to undo.
+	if err := sl.record(img, dev, mnt); err != nil {
+		return "", nil, fmt.Errorf("loopbtrfs: record the loop slot: %w", err)
+	}
 
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		return "", nil, fmt.Errorf("loopbtrfs: make the mount point: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,9 +25,15 @@ const slotWait = 3 * time.Minute
 // SlotDir holds the slot files, shared by every process on the machine.
 var SlotDir = filepath.Join(os.TempDir(), "bmsched-loop-slots")
 
-// takeSlot blocks until one of the machine's loop slots is free and
-// returns the function that frees it.
-func takeSlot() (release func() error, err error) {
+// slot is one of the machine's loop slots, held by this process. Its
+// file records the image, loop device and mount point of the mount that
+// holds it, so that whoever takes the slot next can undo what a holder
+// that died without its cleanup (a panic, a kill) left behind.
+type slot struct{ f *os.File }
+
+// takeSlot blocks until one of the machine's loop slots is free, undoes
+// what its last holder left, and returns it.
+func takeSlot() (*slot, error) {
 	if err := os.MkdirAll(SlotDir, 0o777); err != nil {
 		return nil, fmt.Errorf("loopbtrfs: make the slot directory: %w", err)
 	}
@@ -39,7 +46,9 @@ func takeSlot() (release func() error, err error) {
 			}
 			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 			if err == nil {
-				return f.Close, nil
+				s := &slot{f}
+				s.reclaim()
+				return s, nil
 			}
 			f.Close()
 			if err != unix.EWOULDBLOCK {
@@ -53,4 +62,39 @@ func takeSlot() (release func() error, err error) {
 		}
 		time.Sleep(wait)
 	}
+}
+
+// record notes what the slot holds: image, loop device, mount point.
+func (s *slot) record(img, dev, mnt string) error {
+	if err := s.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := s.f.WriteAt([]byte(img+"\n"+dev+"\n"+mnt+"\n"), 0)
+	return err
+}
+
+// release gives the slot back, its record cleared: what it held is undone.
+func (s *slot) release() error {
+	_ = s.f.Truncate(0)
+	return s.f.Close()
+}
+
+// reclaim undoes what the slot's record says a dead holder left: the
+// mount, the loop device (only while it is still backed by that image:
+// the kernel may have given the number to another since) and the image.
+func (s *slot) reclaim() {
+	buf := make([]byte, 4096)
+	n, _ := s.f.ReadAt(buf, 0)
+	fields := strings.Split(strings.TrimSpace(string(buf[:n])), "\n")
+	if len(fields) != 3 {
+		return
+	}
+	img, dev, mnt := fields[0], fields[1], fields[2]
+	_ = unmount(mnt)
+	backing, err := os.ReadFile("/sys/block/" + filepath.Base(dev) + "/loop/backing_file")
+	if err == nil && strings.TrimSpace(string(backing)) == img {
+		_ = detach(dev)
+	}
+	_ = removeIfExists(img)
+	_ = s.f.Truncate(0)
 }
