@@ -229,6 +229,10 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 		}
 		scanned = &m
 	}
+	// Look again: an unmount during the scan shows as entries gone.
+	if ok, err := inv.CheckVolume(volume); !ok || err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	build := func(old *db.Machine) *db.Machine {
 		if scanned == nil {

@@ -97,7 +97,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 		}
 		return s.db.EndLease(l.ID, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
 	}
-	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) && s.volumeThere(l.Volume) {
 		return s.db.EndLease(l.ID, ev("lease-vanished", "snapshot "+l.Path+" vanished: ended"))
 	}
 	var owner *ownerWatch

@@ -45,12 +45,21 @@ func (s *Scheduler) EndVanished(volume, machine string) int {
 	return n
 }
 
+// volumeThere probes a volume now: whether its filesystem is the one
+// bmsched knows. A snapshot path that lstat finds gone is only vanished
+// if it is, after the lstat: the volume may have been unmounted since the
+// last look.
+func (s *Scheduler) volumeThere(volume string) bool {
+	ok, err := s.inv.CheckVolume(volume)
+	return ok && err == nil
+}
+
 func (s *Scheduler) endVanished(id uint64) (bool, error) {
 	l, ok, err := s.db.Lease(id)
 	if err == nil && ok && l.State == db.LeaseReleasing {
 		// A release whose delete failed waits for a retry: once its
 		// snapshot is gone, however that happened, its end is done.
-		if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) || !s.inv.Available(l.Volume) {
+		if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) || !s.volumeThere(l.Volume) {
 			return false, nil
 		}
 		how, err := s.endLease(l, "watch", "lease-released", "its snapshot is gone")
@@ -59,7 +68,7 @@ func (s *Scheduler) endVanished(id uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return s.endRecord(id, func(l db.Lease) bool { return vanished(l) && s.inv.Available(l.Volume) },
+	return s.endRecord(id, func(l db.Lease) bool { return vanished(l) && s.volumeThere(l.Volume) },
 		func(l db.Lease) db.Event {
 			return db.Event{Source: "watch", Kind: "lease-vanished", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 				Message: fmt.Sprintf("lease %d ended: its snapshot %s vanished", l.ID, l.Path)}
