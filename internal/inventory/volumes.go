@@ -123,6 +123,17 @@ func (inv *Inventory) checkVolume(name string) (available bool, change *VolumeCh
 	c := volume.Compare(was, now)
 	wasDown := known.State == db.VolumeUnavailable
 	switch {
+	case c == volume.Same && !wasDown && now == (volume.Identity{}):
+		// A plain directory of the root's filesystem, removed: forget it
+		// (its machines go with the rescan, as they always did).
+		if err := inv.DB.DeleteVolume(name); err != nil {
+			return true, nil, err
+		}
+		inv.mu.Lock()
+		delete(inv.vols, name)
+		delete(inv.drivers, name)
+		inv.mu.Unlock()
+		return true, nil, nil
 	case c == volume.Same && !wasDown:
 		if known.Type != now.Type && now != (volume.Identity{}) {
 			// The same mount, but the directory's type changed: keep it
