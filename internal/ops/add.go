@@ -10,8 +10,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
@@ -22,18 +22,18 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 		return err
 	}
 	if err := fsscan.ValidNewMachineName(machine); err != nil {
-		return api.Errorf(api.ExitUsage, "%v", err)
+		return errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if rev == 0 {
-		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+		return errkind.Errorf(errkind.Usage, "--rev: revisions start at 1")
 	}
 	if !src.given() {
-		return api.Errorf(api.ExitUsage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
+		return errkind.Errorf(errkind.Usage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
 	}
 	if ok, err := realDirUnder(o.inv.Root, volume); err != nil {
 		return err
 	} else if !ok {
-		return api.Errorf(api.ExitNotFound, "volume %s: no directory %s (create the volume directory first)", volume, filepath.Join(o.inv.Root, volume))
+		return errkind.Errorf(errkind.NotFound, "volume %s: no directory %s (create the volume directory first)", volume, filepath.Join(o.inv.Root, volume))
 	}
 	if err := src.check(); err != nil {
 		return err
@@ -55,7 +55,7 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 	if t, err := currentTarget(p); err != nil {
 		return err
 	} else if t != "" {
-		return api.Errorf(api.ExitRefused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
 	}
 	op := &db.Op{Kind: "add", Volume: volume, Machine: machine, Rev: rev, Step: "start",
 		MadeDir: !exists, Started: time.Now().UTC()}
@@ -128,7 +128,7 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		return err
 	}
 	if rev == 0 {
-		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+		return errkind.Errorf(errkind.Usage, "--rev: revisions start at 1")
 	}
 	if err := src.check(); err != nil {
 		return err
@@ -142,7 +142,7 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 	if ok, err := o.machineDir(volume, machine); err != nil {
 		return err
 	} else if !ok {
-		return api.Errorf(api.ExitNotFound, "no machine %s/%s: no directory %s (use `bmsched add`)", volume, machine, p.dir)
+		return errkind.Errorf(errkind.NotFound, "no machine %s/%s: no directory %s (use `bmsched add`)", volume, machine, p.dir)
 	}
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return err
@@ -176,14 +176,14 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 			return err
 		}
 		if _, err := os.Lstat(p.revision(rev)); errors.Is(err, fs.ErrNotExist) {
-			return api.Errorf(api.ExitNotFound, "machine %s/%s has no revision %d (%s): give --receive or --from PATH to add it", volume, machine, rev, p.revision(rev))
+			return errkind.Errorf(errkind.NotFound, "machine %s/%s has no revision %d (%s): give --receive or --from PATH to add it", volume, machine, rev, p.revision(rev))
 		}
 		ro, err := drv.ReadOnly(p.revision(rev))
 		if err != nil {
-			return api.Errorf(api.ExitRefused, "revision %d of %s/%s: %v (is it a subvolume?)", rev, volume, machine, err)
+			return errkind.Errorf(errkind.Refused, "revision %d of %s/%s: %w (is it a subvolume?)", rev, volume, machine, err)
 		}
 		if !ro {
-			return api.Errorf(api.ExitRefused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
+			return errkind.Errorf(errkind.Refused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
 		}
 		op.Step = "placed"
 		if err := o.db.PutOp(op); err != nil {
@@ -247,7 +247,7 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		return err
 	}
 	if m.Current == 0 {
-		return api.Errorf(api.ExitRefused, "machine %s/%s has no current revision to roll back from", volume, machine)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s has no current revision to roll back from", volume, machine)
 	}
 	var prev uint64
 	for _, r := range m.Revisions {
@@ -256,7 +256,7 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		}
 	}
 	if prev == 0 {
-		return api.Errorf(api.ExitRefused, "machine %s/%s has no read-only revision older than %d to roll back to", volume, machine, m.Current)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s has no read-only revision older than %d to roll back to", volume, machine, m.Current)
 	}
 	p := o.paths(volume, machine)
 	if err := switchLink(p, prev); err != nil {
@@ -325,7 +325,7 @@ func (o *Ops) scan(volume, machine string) (fsscan.Machine, error) {
 	}
 	m, err := fsscan.ScanMachine(o.inv.MachineDir(volume, machine), drv)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, api.Errorf(api.ExitNotFound, "no machine %s/%s", volume, machine)
+		return m, errkind.Errorf(errkind.NotFound, "no machine %s/%s", volume, machine)
 	}
 	return m, err
 }

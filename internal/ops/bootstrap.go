@@ -11,6 +11,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/proc"
 )
@@ -22,10 +23,10 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	if err := fsscan.ValidNewToolchain(toolchain); err != nil {
-		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
+		return api.Bootstrap{}, errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if len(o.cfg.Toolchains) > 0 && !slices.Contains(o.cfg.Toolchains, toolchain) {
-		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
+		return api.Bootstrap{}, errkind.Errorf(errkind.Refused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
 	}
 	defer o.lock(volume, machine)()
 	if _, err := o.machineDir(volume, machine); err != nil {
@@ -39,7 +40,7 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	if m.State != fsscan.Active || m.Current == 0 {
-		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
+		return api.Bootstrap{}, errkind.Errorf(errkind.Refused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
 	}
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return api.Bootstrap{}, err
@@ -89,7 +90,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 		return "", err
 	}
 	if !found || op.Kind != "bootstrap" {
-		return "", api.Errorf(api.ExitNotFound, "no bootstrap %d under way (the daemon may have restarted and undone it): run bootstrap again", id)
+		return "", errkind.Errorf(errkind.NotFound, "no bootstrap %d under way (the daemon may have restarted and undone it): run bootstrap again", id)
 	}
 	defer o.lock(op.Volume, op.Machine)()
 	drv, err := o.driver(op.Volume)
@@ -160,7 +161,7 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 			continue
 		}
 		if !clientGone(&op) || op.Step != "running" {
-			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
+			return errkind.Errorf(errkind.Refused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
 		}
 		if _, err := o.abandonBootstrap(op.ID); err != nil {
 			return err

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/ops"
 )
@@ -62,10 +62,7 @@ func (s *opStream) finish(done string, err error) {
 	defer s.mu.Unlock()
 	s.done = true
 	if err != nil {
-		var e *api.Error
-		if !errors.As(err, &e) {
-			e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
-		}
+		e := api.WireError(err)
 		_ = s.enc.Encode(api.OpLine{Error: e.Message, Exit: e.Exit})
 		return
 	}
@@ -77,7 +74,7 @@ func (s *opStream) finish(done string, err error) {
 func (s *Server) operator(r *http.Request) error {
 	cred, ok := peer(r)
 	if !ok {
-		return api.Errorf(api.ExitRefused, "permission denied: cannot tell who you are")
+		return errkind.Errorf(errkind.Refused, "permission denied: cannot tell who you are")
 	}
 	if trusted(cred.Uid) {
 		return nil
@@ -86,9 +83,9 @@ func (s *Server) operator(r *http.Request) error {
 		return nil
 	}
 	if s.cfg.Operators != "" {
-		return api.Errorf(api.ExitRefused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
+		return errkind.Errorf(errkind.Refused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
 	}
-	return api.Errorf(api.ExitRefused, "permission denied: operator commands need root, the daemon's own user, or a group named with serve --operators")
+	return errkind.Errorf(errkind.Refused, "permission denied: operator commands need root, the daemon's own user, or a group named with serve --operators")
 }
 
 // inGroup reads the client's groups from /proc: SO_PEERCRED carries only
@@ -121,10 +118,10 @@ func newMachine(spec string) (volume, name string, err error) {
 		volume, name = "default", spec
 	}
 	if err := fsscan.ValidVolumeName(volume); err != nil {
-		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+		return "", "", errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if err := fsscan.ValidNewMachineName(name); err != nil {
-		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+		return "", "", errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	return volume, name, nil
 }
@@ -133,7 +130,7 @@ func newMachine(spec string) (volume, name string, err error) {
 func revisionParams(q url.Values) (uint64, *ops.Owner, error) {
 	rev, err := strconv.ParseUint(q.Get("rev"), 10, 64)
 	if err != nil || rev == 0 {
-		return 0, nil, api.Errorf(api.ExitUsage, "--rev %q: a revision is a positive number", q.Get("rev"))
+		return 0, nil, errkind.Errorf(errkind.Usage, "--rev %q: a revision is a positive number", q.Get("rev"))
 	}
 	v := q.Get("owner")
 	if v == "" {
@@ -143,7 +140,7 @@ func revisionParams(q url.Values) (uint64, *ops.Owner, error) {
 	uid, err1 := strconv.Atoi(u)
 	gid, err2 := strconv.Atoi(g)
 	if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
-		return 0, nil, api.Errorf(api.ExitUsage, "--owner %q: want UID:GID", v)
+		return 0, nil, errkind.Errorf(errkind.Usage, "--owner %q: want UID:GID", v)
 	}
 	return rev, &ops.Owner{UID: uid, GID: gid}, nil
 }
@@ -289,7 +286,7 @@ func (s *Server) bootstrapFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeErr(w, api.Errorf(api.ExitUsage, "bootstrap %q: not an op id", r.PathValue("id")))
+		writeErr(w, errkind.Errorf(errkind.Usage, "bootstrap %q: not an op id", r.PathValue("id")))
 		return
 	}
 	q := r.URL.Query()
