@@ -40,6 +40,10 @@ func bootstrapCommand() *cli.Command {
 
 			cmd := exec.Command(a[2], a[3:]...)
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.App.Writer, c.App.ErrWriter
+			if c.Bool("json") {
+				// stdout is the result's alone.
+				cmd.Stdout = c.App.ErrWriter
+			}
 			cmd.Env = append(os.Environ(),
 				"BMSCHED_SUBVOL="+b.Subvol,
 				"BMSCHED_MACHINE="+b.Machine,
@@ -70,6 +74,12 @@ func bootstrapCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintln(c.App.ErrWriter, m.Message)
+			if c.Bool("json") {
+				out := bootstrapResult{OpResult: m, Toolchain: a[1], Revision: b.Revision, Subvol: b.Subvol, Status: status}
+				if err := printJSON(c.App.Writer, out); err != nil {
+					return err
+				}
+			}
 			if runErr != nil {
 				var ee *exec.ExitError
 				if !errors.As(runErr, &ee) {
@@ -80,4 +90,14 @@ func bootstrapCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// bootstrapResult is what bootstrap --json prints: the daemon's result
+// and what the command ran in and how it ended.
+type bootstrapResult struct {
+	api.OpResult
+	Toolchain string `json:"toolchain"`
+	Revision  uint64 `json:"revision"`
+	Subvol    string `json:"subvol"`
+	Status    int    `json:"status"`
 }

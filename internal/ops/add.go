@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
@@ -73,13 +74,17 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 		if err := os.Mkdir(p.dir, 0o755); err != nil {
 			return fmt.Errorf("create machine directory: %w", err)
 		}
-		progress("created %s", p.dir)
+		progress.didf(api.OpAction{Action: "create-dir", Path: p.dir}, "created %s", p.dir)
 	}
 	if err := o.placeRevision(ctx, op, p, src, owner, progress); err != nil {
 		return err
 	}
-	progress("placed revision %d", rev)
-	return o.finishAdd(op)
+	progress.didf(api.OpAction{Action: "place-revision", Path: p.revision(rev), Rev: rev}, "placed revision %d", rev)
+	if err := o.finishAdd(op); err != nil {
+		return err
+	}
+	progress.didf(api.OpAction{Action: "create-link", Path: p.link(), To: api.Rev(rev)}, "current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
+	return nil
 }
 
 // finishAdd creates the current link of an added machine, the last step.
@@ -169,7 +174,7 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 			}
 			return err
 		}
-		progress("placed revision %d", rev)
+		progress.didf(api.OpAction{Action: "place-revision", Path: p.revision(rev), Rev: rev}, "placed revision %d", rev)
 	} else {
 		drv, err := o.driver(volume)
 		if err != nil {
@@ -196,7 +201,8 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		}
 		return err
 	}
-	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
+	progress.didf(api.OpAction{Action: "switch-link", Path: p.link(), From: fromRev(machine, old), To: api.Rev(rev)},
+		"current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
 	if prune {
 		return o.prune(volume, machine, progress)
 	}
@@ -267,7 +273,8 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		return err
 	}
 	o.rescan(op)
-	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(prev)))
+	progress.didf(api.OpAction{Action: "switch-link", Path: p.link(), From: api.Rev(m.Current), To: api.Rev(prev)},
+		"current link %s -> %s", p.link(), filepath.Base(p.revision(prev)))
 	return nil
 }
 
@@ -310,7 +317,7 @@ func (o *Ops) prune(volume, machine string, progress Progress) error {
 		if err := drv.Delete(p.revision(r)); err != nil {
 			return err
 		}
-		progress("pruned revision %d", r)
+		progress.didf(api.OpAction{Action: "prune-revision", Path: p.revision(r), Rev: r}, "pruned revision %d", r)
 		_ = o.db.AppendEvents(o.event(op, "revision-pruned", "revision %d of %s/%s pruned", r, volume, machine))
 	}
 	o.rescan(op)

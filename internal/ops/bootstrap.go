@@ -84,7 +84,7 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 // new image is made read-only and exchanged atomically with the old one,
 // which is then deleted (leases running on it keep their own snapshots);
 // when it failed the temporary is deleted and the old image kept.
-func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
+func (o *Ops) BootstrapFinish(id uint64, ok bool, status int, progress Progress) (string, error) {
 	op, found, err := o.db.Op(id)
 	if err != nil {
 		return "", err
@@ -102,6 +102,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 		if err := o.removeTemp(op.Volume, op.Temp); err != nil {
 			return "", err
 		}
+		progress.didf(api.OpAction{Action: "delete-snapshot", Path: op.Temp, Rev: op.Rev}, "deleted %s", op.Temp)
 		kept := "old image kept"
 		if _, err := os.Lstat(p.image(op.Toolchain)); err != nil {
 			kept = "no image made"
@@ -114,6 +115,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	if err := drv.SetReadOnly(op.Temp, true); err != nil {
 		return "", err
 	}
+	progress.didf(api.OpAction{Action: "make-readonly", Path: op.Temp, Rev: op.Rev}, "made %s read-only", op.Temp)
 	// From here the new image may be in place at any step: its UUID tells
 	// recovery whether it is.
 	info, err := drv.Info(op.Temp)
@@ -140,6 +142,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	} else if err := renameNoReplace(op.Temp, final); err != nil {
 		return "", err
 	}
+	progress.didf(api.OpAction{Action: "install-image", Path: final, Rev: op.Rev}, "installed %s", final)
 	msg := fmt.Sprintf("image %s bootstrapped from revision %d", final, op.Rev)
 	if replaced {
 		msg += " (old image replaced)"

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
@@ -87,7 +88,8 @@ func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress 
 			o.giveUp(op, "removing the current link failed")
 			return nil, fmt.Errorf("remove current link: %w", err)
 		}
-		progress("removed current link %s -> %s: no new builds", p.link(), old)
+		progress.didf(api.OpAction{Action: "remove-link", Path: p.link(), From: fromRev(machine, old)},
+			"removed current link %s -> %s: no new builds", p.link(), old)
 	}
 	o.cfg.CrashAt.At("delete-link-removed")
 	o.rescan(op)
@@ -260,14 +262,14 @@ func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.M
 		if err := drv.Delete(p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		progress("deleted image %s", im.Name)
+		progress.didf(api.OpAction{Action: "delete-image", Path: p.image(im.Toolchain)}, "deleted image %s", im.Name)
 		o.cfg.CrashAt.At("delete-image-deleted")
 	}
 	for _, r := range m.Revisions {
 		if err := drv.Delete(p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		progress("deleted revision %d", r.Rev)
+		progress.didf(api.OpAction{Action: "delete-revision", Path: p.revision(r.Rev), Rev: r.Rev}, "deleted revision %d", r.Rev)
 	}
 	for _, t := range m.Temps {
 		if err := o.removeTemp(volume, filepath.Join(p.dir, t)); err != nil {
@@ -282,6 +284,6 @@ func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.M
 	if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove machine directory: %w", err)
 	}
-	progress("deleted %s", p.dir)
+	progress.didf(api.OpAction{Action: "delete-dir", Path: p.dir}, "deleted %s", p.dir)
 	return nil
 }

@@ -101,9 +101,6 @@ func (o *Ops) refuseDeleting(volume, machine string) error {
 	return nil
 }
 
-// Progress receives human-readable progress lines.
-type Progress func(format string, args ...any)
-
 func (o *Ops) event(op *db.Op, kind, format string, args ...any) db.Event {
 	return db.Event{Source: "ops", Kind: kind, Volume: op.Volume, Machine: op.Machine, Message: fmt.Sprintf(format, args...), Time: time.Now().UTC()}
 }
