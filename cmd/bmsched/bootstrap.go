@@ -80,16 +80,22 @@ func bootstrapCommand() *cli.Command {
 					return err
 				}
 			}
-			if runErr != nil {
-				var ee *exec.ExitError
-				if !errors.As(runErr, &ee) {
-					return exitf(api.ExitFailed, "run %s: %v", a[2], runErr)
-				}
-				return exitf(status, "%s %s; the bootstrap was undone (bootstrap exits with the command's status)", a[2], how)
-			}
-			return nil
+			return commandOutcome(a[2], runErr, status, how)
 		},
 	}
+}
+
+// commandOutcome is bootstrap's error for its command's outcome: it exits
+// with the command's status.
+func commandOutcome(name string, runErr error, status int, how string) error {
+	if runErr == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) {
+		return exitf(api.ExitFailed, "run %s: %v", name, runErr)
+	}
+	return exitf(status, "%s %s; the bootstrap was undone (bootstrap exits with the command's status)", name, how)
 }
 
 // bootstrapResult is what bootstrap --json prints: the daemon's result
