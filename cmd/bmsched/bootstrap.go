@@ -40,6 +40,10 @@ func bootstrapCommand() *cli.Command {
 
 			cmd := exec.Command(a[2], a[3:]...)
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.App.Writer, c.App.ErrWriter
+			if c.Bool("json") {
+				// stdout is the result's alone.
+				cmd.Stdout = c.App.ErrWriter
+			}
 			cmd.Env = append(os.Environ(),
 				"BMSCHED_SUBVOL="+b.Subvol,
 				"BMSCHED_MACHINE="+b.Machine,
@@ -70,14 +74,36 @@ func bootstrapCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintln(c.App.ErrWriter, m.Message)
-			if runErr != nil {
-				var ee *exec.ExitError
-				if !errors.As(runErr, &ee) {
-					return exitf(api.ExitFailed, "run %s: %v", a[2], runErr)
+			if c.Bool("json") {
+				out := bootstrapResult{OpResult: m, Toolchain: a[1], Revision: b.Revision, Subvol: b.Subvol, Status: status}
+				if err := printJSON(c.App.Writer, out); err != nil {
+					return err
 				}
-				return exitf(status, "%s %s; the bootstrap was undone (bootstrap exits with the command's status)", a[2], how)
 			}
-			return nil
+			return commandOutcome(a[2], runErr, status, how)
 		},
 	}
+}
+
+// commandOutcome is bootstrap's error for its command's outcome: it exits
+// with the command's status.
+func commandOutcome(name string, runErr error, status int, how string) error {
+	if runErr == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) {
+		return exitf(api.ExitFailed, "run %s: %v", name, runErr)
+	}
+	return exitf(status, "%s %s; the bootstrap was undone (bootstrap exits with the command's status)", name, how)
+}
+
+// bootstrapResult is what bootstrap --json prints: the daemon's result
+// and what the command ran in and how it ended.
+type bootstrapResult struct {
+	api.OpResult
+	Toolchain string `json:"toolchain"`
+	Revision  uint64 `json:"revision"`
+	Subvol    string `json:"subvol"`
+	Status    int    `json:"status"`
 }

@@ -17,8 +17,8 @@ const daemonWait = 30 * time.Second
 
 // finishBootstrap reports the command's outcome to the daemon, waiting for
 // it to come back when it is not answering.
-func finishBootstrap(ctx context.Context, cl *api.Client, path string, stderr io.Writer) (api.Message, error) {
-	var m api.Message
+func finishBootstrap(ctx context.Context, cl *api.Client, path string, stderr io.Writer) (api.OpResult, error) {
+	var m api.OpResult
 	deadline := time.Now().Add(daemonWait)
 	said := false
 	for {

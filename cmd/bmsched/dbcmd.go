@@ -44,6 +44,9 @@ func dbCommand() *cli.Command {
 						return err
 					}
 					defer d.Close()
+					if c.Bool("json") {
+						return dumpJSON(c, d)
+					}
 					return d.Dump(c.App.Writer)
 				},
 			},
@@ -57,6 +60,9 @@ func dbCommand() *cli.Command {
 						return err
 					}
 					defer d.Close()
+					if c.Bool("json") {
+						return printJSON(c.App.Writer, dbResult{DB: d.Path(), SchemaVersion: migrations.Latest()})
+					}
 					fmt.Fprintf(c.App.Writer, "%s: schema version %d\n", d.Path(), migrations.Latest())
 					return nil
 				},
@@ -89,26 +95,28 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	defer d.Close()
-	if fb := d.FellBack(); fb != "" {
-		// The commit bbolt opens is whole and consistent, so the check
-		// goes on; but the operator learns that a lease or a step may
-		// be missing.
-		fmt.Fprintf(c.App.Writer, "warning: %s: %s\n", d.Path(), fb)
+	// A fallen-back file is checked on: the commit bbolt opens is whole
+	// and consistent, but the operator learns that a lease or a step
+	// may be missing.
+	res := checkResult{DB: d.Path(), Warning: d.FellBack(), Problems: []string{}}
+	if res.Warning != "" && !c.Bool("json") {
+		fmt.Fprintf(c.App.Writer, "warning: %s: %s\n", res.DB, res.Warning)
 	}
 	errs := d.Check()
 	for _, e := range errs {
 		if errors.Is(e, db.ErrDamaged) {
 			return e
 		}
+		res.Problems = append(res.Problems, e.Error())
 	}
-	for _, e := range errs {
-		fmt.Fprintln(c.App.Writer, "problem:", e)
+	res.SchemaVersion, _ = d.SchemaVersion()
+	res.OK = len(errs) == 0
+	if err := printCheck(c, res); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
+	if !res.OK {
 		return exitf(api.ExitFailed, "%s: %d problems", d.Path(), len(errs))
 	}
-	v, _ := d.SchemaVersion()
-	fmt.Fprintf(c.App.Writer, "%s: ok (schema version %d)\n", d.Path(), v)
 	return nil
 }
 
@@ -174,6 +182,14 @@ func compact(c *cli.Context, d *db.DB) error {
 		return fmt.Errorf("compact %s: %w", path, err)
 	}
 	after, _ := os.Stat(path)
+	if c.Bool("json") {
+		res := dbResult{DB: path}
+		if before != nil && after != nil {
+			b, a := before.Size(), after.Size()
+			res.SizeBefore, res.SizeAfter = &b, &a
+		}
+		return printJSON(c.App.Writer, res)
+	}
 	if before != nil && after != nil {
 		fmt.Fprintf(c.App.Writer, "%s: %d -> %d bytes\n", path, before.Size(), after.Size())
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
@@ -51,5 +52,7 @@ func exitCode(err error) int {
 	case errors.As(err, &ue):
 		return api.ExitUnreachable
 	}
-	return api.ExitFailed
+	// An error of the daemon's own packages, run in this process (db
+	// rebuild, serve's start): its kind gives the code, as on the wire.
+	return api.ExitCode(errkind.Of(err))
 }

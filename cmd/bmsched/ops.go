@@ -169,25 +169,14 @@ func gcCommand() *cli.Command {
 			if c.Bool("dry-run") {
 				q.Set("dry_run", "1")
 			}
-			if !c.Bool("json") {
-				return runOp(c, "/v1/ops/gc?"+q.Encode(), nil)
-			}
-			// With --json the actions come as a list, not as progress.
-			out := gcResult{Actions: []string{}}
-			done, err := client(c).Op(c.Context, "/v1/ops/gc?"+q.Encode(), nil, func(line string) {
-				out.Actions = append(out.Actions, line)
-			})
-			if err != nil {
-				return err
-			}
-			out.Message = done
-			return printJSON(c.App.Writer, out)
+			return runOp(c, "/v1/ops/gc?"+q.Encode(), nil)
 		},
 	}
 }
 
 // runOp runs an operator command, printing its progress on stderr and
-// its outcome on stdout.
+// its outcome on stdout: the final message, or with --json the result
+// (api.OpResult).
 func runOp(c *cli.Context, path string, body io.Reader) error {
 	return runOpWaiting(c, path, body, 0)
 }
@@ -195,16 +184,16 @@ func runOp(c *cli.Context, path string, body io.Reader) error {
 // runOpWaiting is runOp for a command that asks the daemon to wait up to
 // wait.
 func runOpWaiting(c *cli.Context, path string, body io.Reader, wait time.Duration) error {
-	done, err := clientWaiting(c, wait).Op(c.Context, path, body, func(line string) {
+	res, err := clientWaiting(c, wait).OpResult(c.Context, path, body, func(line string) {
 		fmt.Fprintln(c.App.ErrWriter, escText(line))
 	})
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
-		return printJSON(c.App.Writer, api.Message{Message: done})
+		return printJSON(c.App.Writer, res)
 	}
-	fmt.Fprintln(c.App.Writer, escText(done))
+	fmt.Fprintln(c.App.Writer, escText(res.Message))
 	return nil
 }
 
@@ -259,10 +248,4 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// gcResult is gc's answer with --json.
-type gcResult struct {
-	Message string   `json:"message"`
-	Actions []string `json:"actions"`
 }

@@ -47,7 +47,7 @@ func TestScript(t *testing.T) {
 // setupScript gives each script a machines root ($MACHINES, with an empty
 // volume "default" at $VOL), a scratch directory on the same filesystem
 // ($SCRATCH), a database path ($DB), a short socket path ($SOCK, also in
-// BMSCHED_SOCKET) and $DRIVER.
+// BMSCHED_SOCKET), $DRIVER, and $CONTRIB (the repository's contrib/).
 func setupScript(env *testscript.Env, driver string) error {
 	root := filepath.Join(env.WorkDir, "machines")
 	if driver == "btrfs" {
@@ -91,6 +91,11 @@ func setupScript(env *testscript.Env, driver string) error {
 	env.Setenv("SOCK", sock)
 	env.Setenv("BMSCHED_SOCKET", sock)
 	env.Setenv("DRIVER", driver)
+	contrib, err := filepath.Abs(filepath.Join("..", "..", "contrib"))
+	if err != nil {
+		return err
+	}
+	env.Setenv("CONTRIB", contrib)
 	return nil
 }
 

@@ -143,9 +143,19 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 // each progress line to progress; it returns the final message, or the
 // command's error with its exit code.
 func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress func(string)) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://bmsched"+path, body)
+	res, err := c.OpResult(ctx, path, body, progress)
 	if err != nil {
 		return "", err
+	}
+	return res.Message, nil
+}
+
+// OpResult is Op returning the command's whole result. A daemon that
+// sends only the final message gives a result with that alone.
+func (c *Client) OpResult(ctx context.Context, path string, body io.Reader, progress func(string)) (*OpResult, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://bmsched"+path, body)
+	if err != nil {
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
@@ -153,32 +163,34 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 	resp, err := c.roundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		}
-		return "", c.transportError("POST", path, err)
+		return nil, c.transportError("POST", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		var e Error
 		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
-			return "", &Error{Message: fmt.Sprintf("POST %s: daemon answered %s", path, resp.Status), Exit: ExitFailed}
+			return nil, &Error{Message: fmt.Sprintf("POST %s: daemon answered %s", path, resp.Status), Exit: ExitFailed}
 		}
-		return "", &e
+		return nil, &e
 	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var line OpLine
 		if err := dec.Decode(&line); err != nil {
 			if errors.Is(err, io.EOF) || isCutShort(err) {
-				return "", c.stoppedError("POST "+path, err)
+				return nil, c.stoppedError("POST "+path, err)
 			}
-			return "", fmt.Errorf("read answer to %s: %w", path, err)
+			return nil, fmt.Errorf("read answer to %s: %w", path, err)
 		}
 		switch {
 		case line.Error != "":
-			return "", &Error{Message: line.Error, Exit: line.Exit}
+			return nil, &Error{Message: line.Error, Exit: line.Exit}
+		case line.Result != nil:
+			return line.Result, nil
 		case line.Done != "":
-			return line.Done, nil
+			return &OpResult{Message: line.Done, Actions: []OpAction{}, Events: []uint64{}}, nil
 		case line.Progress != "" && progress != nil:
 			progress(line.Progress)
 		}

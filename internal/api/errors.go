@@ -27,7 +27,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Errorf makes an Error with an exit code.
+// Errorf makes an Error with an exit code: for the client and the
+// daemon's edges. The daemon's core returns errkind errors instead.
 func Errorf(exit int, format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...), Exit: exit}
 }

@@ -186,6 +186,8 @@ type OpLine struct {
 	Done     string `json:"done,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Exit     int    `json:"exit,omitempty"`
+	// Result comes with Done: what the command did, in full.
+	Result *OpResult `json:"result,omitempty"`
 }
 
 // Bootstrap is a bootstrap under way: where the client's command works.

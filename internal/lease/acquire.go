@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
@@ -38,12 +38,12 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 		return db.Lease{}, err
 	}
 	if err := fsscan.ValidNewToolchain(req.Toolchain); err != nil {
-		return db.Lease{}, api.Errorf(api.ExitUsage, "toolchain: %v", err)
+		return db.Lease{}, errkind.Errorf(errkind.Usage, "toolchain: %w", err)
 	}
 	// A machine made by hand under a longer name than add allows would
 	// give a snapshot name too long for the filesystem.
 	if err := fsscan.ValidNewMachineName(req.Machine); err != nil {
-		return db.Lease{}, api.Errorf(api.ExitUsage, "%v; rename the machine", err)
+		return db.Lease{}, errkind.Errorf(errkind.Usage, "%w; rename the machine", err)
 	}
 	m, image, err := s.check(req)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Scheduler) Acquire(ctx context.Context, req Request) (db.Lease, error) 
 	if req.OwnerPID != 0 {
 		w, err := watchOwner(req.OwnerPID, 0)
 		if err != nil {
-			return db.Lease{}, api.Errorf(api.ExitNotFound, "--owner-pid %d: %v", req.OwnerPID, err)
+			return db.Lease{}, errkind.Errorf(errkind.NotFound, "--owner-pid %d: %w", req.OwnerPID, err)
 		}
 		owner = w
 	}
@@ -110,10 +110,10 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 	}
 	name := req.Volume + "/" + req.Machine
 	if !ok {
-		return m, "", api.Errorf(api.ExitNotFound, "no machine %s (`bmsched list` shows the machines)", name)
+		return m, "", errkind.Errorf(errkind.NotFound, "no machine %s (`bmsched list` shows the machines)", name)
 	}
 	if !s.inv.Available(req.Volume) {
-		return m, "", api.Errorf(api.ExitRefused, "machine %s: %v", name, s.inv.UnavailableError(req.Volume))
+		return m, "", errkind.Errorf(errkind.Refused, "machine %s: %w", name, s.inv.UnavailableError(req.Volume))
 	}
 	if m.State != string(fsscan.Active) {
 		why := map[string]string{
@@ -130,7 +130,7 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 				why = st.Reason + " (fix it: `ln -sfn " + m.Name + "-REV " + m.Name + "`, or `bmsched upgrade " + m.Name + " --rev REV`)"
 			}
 		}
-		return m, "", api.Errorf(api.ExitRefused, "machine %s is not active: %s", name, why)
+		return m, "", errkind.Errorf(errkind.Refused, "machine %s is not active: %s", name, why)
 	}
 	var img *db.Image
 	for i := range m.Images {
@@ -139,7 +139,7 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 		}
 	}
 	if img == nil {
-		return m, "", api.Errorf(api.ExitNotFound, "machine %s has no image for toolchain %s (bootstrap it with `bmsched bootstrap %s %s -- COMMAND`)", name, req.Toolchain, req.Machine, req.Toolchain)
+		return m, "", errkind.Errorf(errkind.NotFound, "machine %s has no image for toolchain %s (bootstrap it with `bmsched bootstrap %s %s -- COMMAND`)", name, req.Toolchain, req.Machine, req.Toolchain)
 	}
 	image := filepath.Join(m.Dir, m.Name+"-"+req.Toolchain)
 	drv, err := s.inv.Driver(req.Volume)
@@ -148,20 +148,20 @@ func (s *Scheduler) check(req Request) (db.Machine, string, error) {
 	}
 	info, err := drv.Info(image)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, "", api.Errorf(api.ExitNotFound, "image %s is gone from disk", image)
+		return m, "", errkind.Errorf(errkind.NotFound, "image %s is gone from disk", image)
 	}
 	if err != nil {
 		return m, "", err
 	}
 	if !info.Readonly {
-		return m, "", api.Errorf(api.ExitRefused, "image %s is not read-only: it may still be bootstrapping; when it is done, `btrfs property set -ts %s ro true`", image, image)
+		return m, "", errkind.Errorf(errkind.Refused, "image %s is not read-only: it may still be bootstrapping; when it is done, `btrfs property set -ts %s ro true`", image, image)
 	}
 	if img.Stale && !req.AllowStale {
 		base := "an unknown revision"
 		if img.BaseRevision != 0 {
 			base = fmt.Sprintf("revision %d", img.BaseRevision)
 		}
-		return m, "", api.Errorf(api.ExitRefused, "image %s-%s of %s is stale: bootstrapped from %s, current is revision %d; bootstrap it again, or pass --allow-stale", m.Name, req.Toolchain, name, base, m.Current)
+		return m, "", errkind.Errorf(errkind.Refused, "image %s-%s of %s is stale: bootstrapped from %s, current is revision %d; bootstrap it again, or pass --allow-stale", m.Name, req.Toolchain, name, base, m.Current)
 	}
 	return m, image, nil
 }

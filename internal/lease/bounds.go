@@ -3,7 +3,7 @@ package lease
 import (
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // MinDuration is the shortest TTL or hold a lease takes. Anything
@@ -15,7 +15,7 @@ const MinDuration = time.Second
 // than MinDuration; flag names the option, as the CLI spells it.
 func checkDuration(flag string, d time.Duration) error {
 	if d != 0 && d < MinDuration {
-		return api.Errorf(api.ExitUsage, "%s %s: must be at least %s (or not given)", flag, d, MinDuration)
+		return errkind.Errorf(errkind.Usage, "%s %s: must be at least %s (or not given)", flag, d, MinDuration)
 	}
 	return nil
 }

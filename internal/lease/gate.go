@@ -1,7 +1,7 @@
 package lease
 
 import (
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // Close refuses new acquires on a machine until Reopen: the first step of
@@ -35,7 +35,7 @@ func (s *Scheduler) enter(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed[key] > 0 {
-		return api.Errorf(api.ExitRefused, "machine %s is not active: `bmsched delete` (or gc) is clearing it; retry later", key)
+		return errkind.Errorf(errkind.Refused, "machine %s is not active: `bmsched delete` (or gc) is clearing it; retry later", key)
 	}
 	if s.inflight == nil {
 		s.inflight = map[string]int{}

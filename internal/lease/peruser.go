@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // reserveUser takes one of req.UID's lease places under
@@ -39,15 +39,15 @@ func (s *Scheduler) reserveUser(ctx context.Context, req Request) (done func(), 
 			if req.Wait > 0 {
 				why += fmt.Sprintf(" (waited %s)", req.Wait)
 			}
-			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; release one first (`bmsched leases` lists them), or wait with --wait DUR", why)
+			return nil, 0, errkind.Errorf(errkind.NoCapacity, "%s; release one first (`bmsched leases` lists them), or wait with --wait DUR", why)
 		}
 		select {
 		case <-changed:
 		case <-time.After(left):
 		case <-ctx.Done():
-			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; the client went away", why)
+			return nil, 0, errkind.Errorf(errkind.NoCapacity, "%s; the client went away", why)
 		case <-s.stop:
-			return nil, 0, api.Errorf(api.ExitNoCapacity, "%s; the daemon is shutting down", why)
+			return nil, 0, errkind.Errorf(errkind.NoCapacity, "%s; the daemon is shutting down", why)
 		}
 	}
 }

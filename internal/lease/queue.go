@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // waiter is a request waiting for a capacity slot.
@@ -66,7 +66,7 @@ func (s *Scheduler) admit(ctx context.Context, req Request) (waited bool, err er
 		s.removeLocked(w)
 		reason := w.reason
 		s.mu.Unlock()
-		return false, api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s; retry later or wait with --wait DUR", req.Volume, req.Machine, reason)
+		return false, errkind.Errorf(errkind.NoCapacity, "no capacity for %s/%s: %s; retry later or wait with --wait DUR", req.Volume, req.Machine, reason)
 	}
 	s.mu.Unlock()
 
@@ -92,7 +92,7 @@ func (s *Scheduler) admit(ctx context.Context, req Request) (waited bool, err er
 	default:
 		s.removeLocked(w)
 	}
-	return true, api.Errorf(api.ExitNoCapacity, "no capacity for %s/%s: %s (%s); retry later or wait longer with --wait DUR", req.Volume, req.Machine, w.reason, cause)
+	return true, errkind.Errorf(errkind.NoCapacity, "no capacity for %s/%s: %s (%s); retry later or wait longer with --wait DUR", req.Volume, req.Machine, w.reason, cause)
 }
 
 // dispatchLocked grants slots to waiters in queue order. A waiter that

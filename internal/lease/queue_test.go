@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // The queue's rules, without a daemon: admit takes a capacity slot or
@@ -41,7 +41,7 @@ func TestQueueServesPriorityThenArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := Request{Volume: "v", Machine: "a", Toolchain: "t"}
-	if _, err := s.admit(context.Background(), full); err == nil || err.(*api.Error).Exit != api.ExitNoCapacity {
+	if _, err := s.admit(context.Background(), full); !errkind.Is(err, errkind.NoCapacity) {
 		t.Fatalf("admit on a full host without --wait: %v, want exit 4", err)
 	}
 
@@ -123,7 +123,7 @@ func TestQueueCancelledWaiterLeaves(t *testing.T) {
 	}()
 	waitQueued(t, s, 1)
 	cancel()
-	if err := <-gone; err == nil || err.(*api.Error).Exit != api.ExitNoCapacity {
+	if err := <-gone; !errkind.Is(err, errkind.NoCapacity) {
 		t.Fatalf("cancelled waiter: %v, want exit 4", err)
 	}
 	if n := len(s.Waiting()); n != 0 {

@@ -7,9 +7,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // Release ends a lease and deletes its snapshot, or with hold > 0 keeps
@@ -29,7 +29,7 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 			return "", err
 		}
 		if !issued {
-			return "", api.Errorf(api.ExitNotFound, "no lease %d was ever issued (`bmsched leases` lists the leases)", id)
+			return "", errkind.Errorf(errkind.NotFound, "no lease %d was ever issued (`bmsched leases` lists the leases)", id)
 		}
 		return fmt.Sprintf("lease %d had already ended", id), nil
 	}
@@ -39,10 +39,10 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 	if l.State == db.LeaseCreating {
 		// Its acquire is still making the snapshot: ending the lease now
 		// would race it. Acquire answers, or undoes it, within moments.
-		return "", api.Errorf(api.ExitRefused, "lease %d is still being created; release it once its acquire has answered", id)
+		return "", errkind.Errorf(errkind.Refused, "lease %d is still being created; release it once its acquire has answered", id)
 	}
 	if hold > 0 && l.State == db.LeaseReleasing {
-		return "", api.Errorf(api.ExitRefused, "lease %d is being released; it cannot be held any more", id)
+		return "", errkind.Errorf(errkind.Refused, "lease %d is being released; it cannot be held any more", id)
 	}
 	if hold > 0 {
 		until := time.Now().UTC().Add(hold)
@@ -63,7 +63,7 @@ func (s *Scheduler) Release(id uint64, who Caller, hold time.Duration) (string, 
 			return fmt.Sprintf("lease %d had already ended", id), nil
 		}
 		if ending {
-			return "", api.Errorf(api.ExitRefused, "lease %d is being released; it cannot be held any more", id)
+			return "", errkind.Errorf(errkind.Refused, "lease %d is being released; it cannot be held any more", id)
 		}
 		s.mu.Lock()
 		if e := s.live[id]; e != nil {
@@ -117,19 +117,19 @@ func (s *Scheduler) Renew(id uint64, who Caller, ttl time.Duration) (db.Lease, e
 		return l, err
 	}
 	if !ok {
-		return l, api.Errorf(api.ExitNotFound, "no lease %d (it ended, or was never issued)", id)
+		return l, errkind.Errorf(errkind.NotFound, "no lease %d (it ended, or was never issued)", id)
 	}
 	if err := mayChange(l, who, "renew"); err != nil {
 		return l, err
 	}
 	if l.State != db.LeaseActive {
-		return l, api.Errorf(api.ExitRefused, "lease %d is %s, not active: only an active lease can be renewed", id, l.State)
+		return l, errkind.Errorf(errkind.Refused, "lease %d is %s, not active: only an active lease can be renewed", id, l.State)
 	}
 	if ttl <= 0 {
 		ttl = l.TTL
 	}
 	if ttl <= 0 {
-		return l, api.Errorf(api.ExitUsage, "lease %d has no TTL to renew by: give --ttl DUR", id)
+		return l, errkind.Errorf(errkind.Usage, "lease %d has no TTL to renew by: give --ttl DUR", id)
 	}
 	exp := time.Now().UTC().Add(ttl)
 	l, ok, err = s.db.UpdateLease(id, func(l *db.Lease) {
@@ -140,7 +140,7 @@ func (s *Scheduler) Renew(id uint64, who Caller, ttl time.Duration) (db.Lease, e
 		return l, err
 	}
 	if !ok {
-		return l, api.Errorf(api.ExitNotFound, "lease %d ended while being renewed", id)
+		return l, errkind.Errorf(errkind.NotFound, "lease %d ended while being renewed", id)
 	}
 	s.mu.Lock()
 	if e := s.live[id]; e != nil {
@@ -164,12 +164,12 @@ func mayChange(l db.Lease, who Caller, what string) error {
 		if who.UID == 0 || who.Operator {
 			return nil
 		}
-		return api.Errorf(api.ExitRefused, "permission denied: lease %d is orphaned (adopted from disk, owner unknown); only root or an operator may %s it", l.ID, what)
+		return errkind.Errorf(errkind.Refused, "permission denied: lease %d is orphaned (adopted from disk, owner unknown); only root or an operator may %s it", l.ID, what)
 	}
 	if who.UID == 0 || who.UID == l.Owner.UID {
 		return nil
 	}
-	return api.Errorf(api.ExitRefused, "permission denied: lease %d belongs to uid %d; only that user or root may %s it", l.ID, l.Owner.UID, what)
+	return errkind.Errorf(errkind.Refused, "permission denied: lease %d belongs to uid %d; only that user or root may %s it", l.ID, l.Owner.UID, what)
 }
 
 // endHow is how an end went.

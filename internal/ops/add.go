@@ -12,6 +12,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
@@ -22,18 +23,18 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 		return err
 	}
 	if err := fsscan.ValidNewMachineName(machine); err != nil {
-		return api.Errorf(api.ExitUsage, "%v", err)
+		return errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if rev == 0 {
-		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+		return errkind.Errorf(errkind.Usage, "--rev: revisions start at 1")
 	}
 	if !src.given() {
-		return api.Errorf(api.ExitUsage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
+		return errkind.Errorf(errkind.Usage, "add needs the revision's content: --receive (a btrfs send stream on stdin) or --from PATH")
 	}
 	if ok, err := realDirUnder(o.inv.Root, volume); err != nil {
 		return err
 	} else if !ok {
-		return api.Errorf(api.ExitNotFound, "volume %s: no directory %s (create the volume directory first)", volume, filepath.Join(o.inv.Root, volume))
+		return errkind.Errorf(errkind.NotFound, "volume %s: no directory %s (create the volume directory first)", volume, filepath.Join(o.inv.Root, volume))
 	}
 	if err := src.check(); err != nil {
 		return err
@@ -55,7 +56,7 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 	if t, err := currentTarget(p); err != nil {
 		return err
 	} else if t != "" {
-		return api.Errorf(api.ExitRefused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s already exists (current link -> %s): use `bmsched upgrade`", volume, machine, t)
 	}
 	op := &db.Op{Kind: "add", Volume: volume, Machine: machine, Rev: rev, Step: "start",
 		MadeDir: !exists, Started: time.Now().UTC()}
@@ -73,13 +74,17 @@ func (o *Ops) Add(ctx context.Context, volume, machine string, rev uint64, src S
 		if err := os.Mkdir(p.dir, 0o755); err != nil {
 			return fmt.Errorf("create machine directory: %w", err)
 		}
-		progress("created %s", p.dir)
+		progress.didf(api.OpAction{Action: "create-dir", Path: p.dir}, "created %s", p.dir)
 	}
 	if err := o.placeRevision(ctx, op, p, src, owner, progress); err != nil {
 		return err
 	}
-	progress("placed revision %d", rev)
-	return o.finishAdd(op)
+	progress.didf(api.OpAction{Action: "place-revision", Path: p.revision(rev), Rev: rev}, "placed revision %d", rev)
+	if err := o.finishAdd(op); err != nil {
+		return err
+	}
+	progress.didf(api.OpAction{Action: "create-link", Path: p.link(), To: api.Rev(rev)}, "current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
+	return nil
 }
 
 // finishAdd creates the current link of an added machine, the last step.
@@ -128,7 +133,7 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		return err
 	}
 	if rev == 0 {
-		return api.Errorf(api.ExitUsage, "--rev: revisions start at 1")
+		return errkind.Errorf(errkind.Usage, "--rev: revisions start at 1")
 	}
 	if err := src.check(); err != nil {
 		return err
@@ -142,7 +147,7 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 	if ok, err := o.machineDir(volume, machine); err != nil {
 		return err
 	} else if !ok {
-		return api.Errorf(api.ExitNotFound, "no machine %s/%s: no directory %s (use `bmsched add`)", volume, machine, p.dir)
+		return errkind.Errorf(errkind.NotFound, "no machine %s/%s: no directory %s (use `bmsched add`)", volume, machine, p.dir)
 	}
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return err
@@ -169,21 +174,21 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 			}
 			return err
 		}
-		progress("placed revision %d", rev)
+		progress.didf(api.OpAction{Action: "place-revision", Path: p.revision(rev), Rev: rev}, "placed revision %d", rev)
 	} else {
 		drv, err := o.driver(volume)
 		if err != nil {
 			return err
 		}
 		if _, err := os.Lstat(p.revision(rev)); errors.Is(err, fs.ErrNotExist) {
-			return api.Errorf(api.ExitNotFound, "machine %s/%s has no revision %d (%s): give --receive or --from PATH to add it", volume, machine, rev, p.revision(rev))
+			return errkind.Errorf(errkind.NotFound, "machine %s/%s has no revision %d (%s): give --receive or --from PATH to add it", volume, machine, rev, p.revision(rev))
 		}
 		ro, err := drv.ReadOnly(p.revision(rev))
 		if err != nil {
-			return api.Errorf(api.ExitRefused, "revision %d of %s/%s: %v (is it a subvolume?)", rev, volume, machine, err)
+			return errkind.Errorf(errkind.Refused, "revision %d of %s/%s: %w (is it a subvolume?)", rev, volume, machine, err)
 		}
 		if !ro {
-			return api.Errorf(api.ExitRefused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
+			return errkind.Errorf(errkind.Refused, "revision %d of %s/%s is not read-only: finish it first (`btrfs property set -ts %s ro true`)", rev, volume, machine, p.revision(rev))
 		}
 		op.Step = "placed"
 		if err := o.db.PutOp(op); err != nil {
@@ -196,7 +201,8 @@ func (o *Ops) Upgrade(ctx context.Context, volume, machine string, rev uint64, s
 		}
 		return err
 	}
-	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
+	progress.didf(api.OpAction{Action: "switch-link", Path: p.link(), From: fromRev(machine, old), To: api.Rev(rev)},
+		"current link %s -> %s", p.link(), filepath.Base(p.revision(rev)))
 	if prune {
 		return o.prune(volume, machine, progress)
 	}
@@ -247,7 +253,7 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		return err
 	}
 	if m.Current == 0 {
-		return api.Errorf(api.ExitRefused, "machine %s/%s has no current revision to roll back from", volume, machine)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s has no current revision to roll back from", volume, machine)
 	}
 	var prev uint64
 	for _, r := range m.Revisions {
@@ -256,7 +262,7 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		}
 	}
 	if prev == 0 {
-		return api.Errorf(api.ExitRefused, "machine %s/%s has no read-only revision older than %d to roll back to", volume, machine, m.Current)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s has no read-only revision older than %d to roll back to", volume, machine, m.Current)
 	}
 	p := o.paths(volume, machine)
 	if err := switchLink(p, prev); err != nil {
@@ -267,7 +273,8 @@ func (o *Ops) Rollback(volume, machine string, progress Progress) error {
 		return err
 	}
 	o.rescan(op)
-	progress("current link %s -> %s", p.link(), filepath.Base(p.revision(prev)))
+	progress.didf(api.OpAction{Action: "switch-link", Path: p.link(), From: api.Rev(m.Current), To: api.Rev(prev)},
+		"current link %s -> %s", p.link(), filepath.Base(p.revision(prev)))
 	return nil
 }
 
@@ -310,7 +317,7 @@ func (o *Ops) prune(volume, machine string, progress Progress) error {
 		if err := drv.Delete(p.revision(r)); err != nil {
 			return err
 		}
-		progress("pruned revision %d", r)
+		progress.didf(api.OpAction{Action: "prune-revision", Path: p.revision(r), Rev: r}, "pruned revision %d", r)
 		_ = o.db.AppendEvents(o.event(op, "revision-pruned", "revision %d of %s/%s pruned", r, volume, machine))
 	}
 	o.rescan(op)
@@ -325,7 +332,7 @@ func (o *Ops) scan(volume, machine string) (fsscan.Machine, error) {
 	}
 	m, err := fsscan.ScanMachine(o.inv.MachineDir(volume, machine), drv)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, api.Errorf(api.ExitNotFound, "no machine %s/%s", volume, machine)
+		return m, errkind.Errorf(errkind.NotFound, "no machine %s/%s", volume, machine)
 	}
 	return m, err
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // realDirUnder tells whether rel, a path of validated names under root,
@@ -101,7 +101,7 @@ func refuseBeneath(root, rel string, cause error) error {
 	case errors.Is(err, unix.EXDEV):
 		why = "leads out of the machines root"
 	}
-	return api.Errorf(api.ExitRefused, "%s %s: bmsched follows no symlink under the machines root %s and works only in real directories there; replace it with a real directory, or remove it", path, why, root)
+	return errkind.Errorf(errkind.Refused, "%s %s: bmsched follows no symlink under the machines root %s and works only in real directories there; replace it with a real directory, or remove it", path, why, root)
 }
 
 // machineDir checks a machine's volume and directory before a command

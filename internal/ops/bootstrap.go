@@ -11,6 +11,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/proc"
 )
@@ -22,10 +23,10 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	if err := fsscan.ValidNewToolchain(toolchain); err != nil {
-		return api.Bootstrap{}, api.Errorf(api.ExitUsage, "%v", err)
+		return api.Bootstrap{}, errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if len(o.cfg.Toolchains) > 0 && !slices.Contains(o.cfg.Toolchains, toolchain) {
-		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
+		return api.Bootstrap{}, errkind.Errorf(errkind.Refused, "toolchain %s is not configured (serve --toolchains %s): gc --boot would delete its image; add it to --toolchains first", toolchain, strings.Join(o.cfg.Toolchains, ","))
 	}
 	defer o.lock(volume, machine)()
 	if _, err := o.machineDir(volume, machine); err != nil {
@@ -39,7 +40,7 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 		return api.Bootstrap{}, err
 	}
 	if m.State != fsscan.Active || m.Current == 0 {
-		return api.Bootstrap{}, api.Errorf(api.ExitRefused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
+		return api.Bootstrap{}, errkind.Errorf(errkind.Refused, "machine %s/%s is %s: bootstrap needs a current revision", volume, machine, m.State)
 	}
 	if err := o.refuseDeleting(volume, machine); err != nil {
 		return api.Bootstrap{}, err
@@ -83,13 +84,13 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 // new image is made read-only and exchanged atomically with the old one,
 // which is then deleted (leases running on it keep their own snapshots);
 // when it failed the temporary is deleted and the old image kept.
-func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
+func (o *Ops) BootstrapFinish(id uint64, ok bool, status int, progress Progress) (string, error) {
 	op, found, err := o.db.Op(id)
 	if err != nil {
 		return "", err
 	}
 	if !found || op.Kind != "bootstrap" {
-		return "", api.Errorf(api.ExitNotFound, "no bootstrap %d under way (the daemon may have restarted and undone it): run bootstrap again", id)
+		return "", errkind.Errorf(errkind.NotFound, "no bootstrap %d under way (the daemon may have restarted and undone it): run bootstrap again", id)
 	}
 	defer o.lock(op.Volume, op.Machine)()
 	drv, err := o.driver(op.Volume)
@@ -101,6 +102,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 		if err := o.removeTemp(op.Volume, op.Temp); err != nil {
 			return "", err
 		}
+		progress.didf(api.OpAction{Action: "delete-snapshot", Path: op.Temp, Rev: op.Rev}, "deleted %s", op.Temp)
 		kept := "old image kept"
 		if _, err := os.Lstat(p.image(op.Toolchain)); err != nil {
 			kept = "no image made"
@@ -113,6 +115,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	if err := drv.SetReadOnly(op.Temp, true); err != nil {
 		return "", err
 	}
+	progress.didf(api.OpAction{Action: "make-readonly", Path: op.Temp, Rev: op.Rev}, "made %s read-only", op.Temp)
 	// From here the new image may be in place at any step: its UUID tells
 	// recovery whether it is.
 	info, err := drv.Info(op.Temp)
@@ -139,6 +142,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int) (string, error) {
 	} else if err := renameNoReplace(op.Temp, final); err != nil {
 		return "", err
 	}
+	progress.didf(api.OpAction{Action: "install-image", Path: final, Rev: op.Rev}, "installed %s", final)
 	msg := fmt.Sprintf("image %s bootstrapped from revision %d", final, op.Rev)
 	if replaced {
 		msg += " (old image replaced)"
@@ -160,7 +164,7 @@ func (o *Ops) abandonStaleBootstraps(volume, machine, toolchain string) error {
 			continue
 		}
 		if !clientGone(&op) || op.Step != "running" {
-			return api.Errorf(api.ExitRefused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
+			return errkind.Errorf(errkind.Refused, "a bootstrap of %s/%s %s is already running (op %d, pid %d); wait for it to finish", volume, machine, toolchain, op.ID, op.ClientPID)
 		}
 		if _, err := o.abandonBootstrap(op.ID); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
@@ -65,10 +66,10 @@ func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress 
 		for i, s := range m.Strays {
 			names[i] = s.Name + " (" + s.Reason + ")"
 		}
-		return nil, api.Errorf(api.ExitRefused, "machine %s/%s holds entries bmsched did not make and will not delete: %s; move them away, then delete again", volume, machine, strings.Join(names, ", "))
+		return nil, errkind.Errorf(errkind.Refused, "machine %s/%s holds entries bmsched did not make and will not delete: %s; move them away, then delete again", volume, machine, strings.Join(names, ", "))
 	}
 	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
-		return nil, api.Errorf(api.ExitRefused, "machine %s/%s is already being deleted by another `bmsched delete`", volume, machine)
+		return nil, errkind.Errorf(errkind.Refused, "machine %s/%s is already being deleted by another `bmsched delete`", volume, machine)
 	}
 	p := o.paths(volume, machine)
 	old, _ := currentTarget(p)
@@ -87,7 +88,8 @@ func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress 
 			o.giveUp(op, "removing the current link failed")
 			return nil, fmt.Errorf("remove current link: %w", err)
 		}
-		progress("removed current link %s -> %s: no new builds", p.link(), old)
+		progress.didf(api.OpAction{Action: "remove-link", Path: p.link(), From: fromRev(machine, old)},
+			"removed current link %s -> %s: no new builds", p.link(), old)
 	}
 	o.cfg.CrashAt.At("delete-link-removed")
 	o.rescan(op)
@@ -125,10 +127,10 @@ func (o *Ops) drain(ctx context.Context, op *db.Op, timeout time.Duration, progr
 		case <-scanChanged:
 		case <-expired:
 			o.giveUp(op, "timed out")
-			return api.Errorf(api.ExitNoCapacity, "machine %s/%s still in use after %s: %s; it stays retiring (no new builds); run delete again to resume", op.Volume, op.Machine, timeout, what)
+			return errkind.Errorf(errkind.NoCapacity, "machine %s/%s still in use after %s: %s; it stays retiring (no new builds); run delete again to resume", op.Volume, op.Machine, timeout, what)
 		case <-ctx.Done():
 			o.giveUp(op, "interrupted")
-			return api.Errorf(api.ExitFailed, "delete of %s/%s interrupted while waiting for %s; it stays retiring; run delete again to resume", op.Volume, op.Machine, what)
+			return errkind.Errorf(errkind.Failed, "delete of %s/%s interrupted while waiting for %s; it stays retiring; run delete again to resume", op.Volume, op.Machine, what)
 		}
 	}
 }
@@ -228,8 +230,7 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 	}
 	m, err := o.scan(op.Volume, op.Machine)
 	if err != nil {
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Exit == api.ExitNotFound {
+		if errkind.Is(err, errkind.NotFound) {
 			m = fsscan.Machine{} // already gone: only the journal is left
 		} else {
 			return err
@@ -241,7 +242,7 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 	if len(m.Snapshots) > 0 || len(m.Strays) > 0 {
 		// Something arrived after the drain: stop rather than delete it.
 		o.giveUp(op, "new entries appeared")
-		return api.Errorf(api.ExitRefused, "machine %s/%s gained entries while being deleted (%d snapshots, %d strays); it stays retiring", op.Volume, op.Machine, len(m.Snapshots), len(m.Strays))
+		return errkind.Errorf(errkind.Refused, "machine %s/%s gained entries while being deleted (%d snapshots, %d strays); it stays retiring", op.Volume, op.Machine, len(m.Snapshots), len(m.Strays))
 	}
 	if err := o.removeMachine(drv, op.Volume, o.paths(op.Volume, op.Machine), m, progress); err != nil {
 		return o.failedLate(op, err)
@@ -261,14 +262,14 @@ func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.M
 		if err := drv.Delete(p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		progress("deleted image %s", im.Name)
+		progress.didf(api.OpAction{Action: "delete-image", Path: p.image(im.Toolchain)}, "deleted image %s", im.Name)
 		o.cfg.CrashAt.At("delete-image-deleted")
 	}
 	for _, r := range m.Revisions {
 		if err := drv.Delete(p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		progress("deleted revision %d", r.Rev)
+		progress.didf(api.OpAction{Action: "delete-revision", Path: p.revision(r.Rev), Rev: r.Rev}, "deleted revision %d", r.Rev)
 	}
 	for _, t := range m.Temps {
 		if err := o.removeTemp(volume, filepath.Join(p.dir, t)); err != nil {
@@ -283,6 +284,6 @@ func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.M
 	if err := os.Remove(p.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove machine directory: %w", err)
 	}
-	progress("deleted %s", p.dir)
+	progress.didf(api.OpAction{Action: "delete-dir", Path: p.dir}, "deleted %s", p.dir)
 	return nil
 }

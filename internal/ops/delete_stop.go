@@ -3,8 +3,8 @@ package ops
 import (
 	"fmt"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // relinked stops a delete whose machine got a valid current link while it
@@ -21,7 +21,7 @@ func (o *Ops) relinked(op *db.Op, rev uint64) error {
 		return err
 	}
 	o.rescan(op)
-	return api.Errorf(api.ExitRefused, "%s (remove the link and run delete again to delete it)", msg)
+	return errkind.Errorf(errkind.Refused, "%s (remove the link and run delete again to delete it)", msg)
 }
 
 // failedLate ends a delete that failed while removing the machine's
@@ -38,5 +38,5 @@ func (o *Ops) failedLate(op *db.Op, cause error) error {
 		o.log.Error("close delete journal", "machine", op.Machine, "err", err)
 	}
 	o.rescan(op)
-	return api.Errorf(api.ExitFailed, "%s", msg)
+	return errkind.Errorf(errkind.Failed, "%s", msg)
 }

@@ -15,10 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
@@ -79,11 +79,11 @@ func (o *Ops) lockFor(ctx context.Context, volume, machine string) (func(), erro
 	unlock := o.lock(volume, machine)
 	if err := ctx.Err(); err != nil {
 		unlock()
-		return nil, api.Errorf(api.ExitFailed, "%s/%s: the client went away while waiting for another command on the machine; nothing was done", volume, machine)
+		return nil, errkind.Errorf(errkind.Failed, "%s/%s: the client went away while waiting for another command on the machine; nothing was done", volume, machine)
 	}
 	if !o.inv.Available(volume) {
 		unlock()
-		return nil, api.Errorf(api.ExitRefused, "machine %s/%s: %v", volume, machine, o.inv.UnavailableError(volume))
+		return nil, errkind.Errorf(errkind.Refused, "machine %s/%s: %w", volume, machine, o.inv.UnavailableError(volume))
 	}
 	return unlock, nil
 }
@@ -93,16 +93,13 @@ func (o *Ops) lockFor(ctx context.Context, volume, machine string) (func(), erro
 // its directory now is not the machine.
 func (o *Ops) refuseDeleting(volume, machine string) error {
 	if !o.inv.Available(volume) {
-		return api.Errorf(api.ExitRefused, "machine %s/%s: %v", volume, machine, o.inv.UnavailableError(volume))
+		return errkind.Errorf(errkind.Refused, "machine %s/%s: %w", volume, machine, o.inv.UnavailableError(volume))
 	}
 	if rec, ok, _ := o.db.Machine(volume, machine); ok && rec.Deleting {
-		return api.Errorf(api.ExitRefused, "machine %s/%s is being deleted (`bmsched events` shows the delete); wait for it, or stop it and bring the machine back with `bmsched upgrade %s --rev N`", volume, machine, machine)
+		return errkind.Errorf(errkind.Refused, "machine %s/%s is being deleted (`bmsched events` shows the delete); wait for it, or stop it and bring the machine back with `bmsched upgrade %s --rev N`", volume, machine, machine)
 	}
 	return nil
 }
-
-// Progress receives human-readable progress lines.
-type Progress func(format string, args ...any)
 
 func (o *Ops) event(op *db.Op, kind, format string, args ...any) db.Event {
 	return db.Event{Source: "ops", Kind: kind, Volume: op.Volume, Machine: op.Machine, Message: fmt.Sprintf(format, args...), Time: time.Now().UTC()}
@@ -130,10 +127,10 @@ func (o *Ops) driver(volume string) (btrfs.Driver, error) { return o.inv.Driver(
 // validate checks the names a command was given.
 func validate(volume, machine string) error {
 	if err := fsscan.ValidVolumeName(volume); err != nil {
-		return api.Errorf(api.ExitUsage, "%v", err)
+		return errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if err := fsscan.ValidMachineName(machine); err != nil {
-		return api.Errorf(api.ExitUsage, "%v", err)
+		return errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // receive runs `btrfs receive` into dir (made here) from stream and
@@ -62,7 +62,7 @@ func receive(ctx context.Context, dir string, stream io.Reader, progress Progres
 	close(done)
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		return "", api.Errorf(api.ExitFailed, "btrfs receive into %s: %v: %s (%s)", dir, err, msg, receiveHint(msg))
+		return "", errkind.Errorf(errkind.Failed, "btrfs receive into %s: %w: %s (%s)", dir, err, msg, receiveHint(msg))
 	}
 	progress("received %d bytes", counted.n.Load())
 	ents, err := os.ReadDir(dir)
@@ -70,7 +70,7 @@ func receive(ctx context.Context, dir string, stream io.Reader, progress Progres
 		return "", err
 	}
 	if len(ents) != 1 || !ents[0].IsDir() {
-		return "", api.Errorf(api.ExitFailed, "btrfs receive made %d entries in %s, want one subvolume: send one subvolume per add", len(ents), dir)
+		return "", errkind.Errorf(errkind.Failed, "btrfs receive made %d entries in %s, want one subvolume: send one subvolume per add", len(ents), dir)
 	}
 	return filepath.Join(dir, ents[0].Name()), nil
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/proc"
 )
 
@@ -48,8 +48,7 @@ func (o *Ops) Recover() error {
 			err = o.undoUpgrade(op, "interrupted by a crash")
 		case op.Kind == "delete" && op.Step == "removing":
 			err = o.finishDelete(op, func(string, ...any) {})
-			var ae *api.Error
-			if errors.As(err, &ae) && ae.Exit == api.ExitRefused {
+			if errkind.Is(err, errkind.Refused) {
 				// Stopped, not failed: a restored link or new entries; its
 				// event says so and the journal is closed.
 				err = nil

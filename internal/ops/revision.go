@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/proc"
 )
 
@@ -32,10 +32,10 @@ func (s Source) check() error {
 	}
 	fi, err := os.Stat(s.From)
 	if err != nil {
-		return api.Errorf(api.ExitNotFound, "--from %s: %v", s.From, err)
+		return errkind.Errorf(errkind.NotFound, "--from %s: %w", s.From, err)
 	}
 	if !fi.IsDir() {
-		return api.Errorf(api.ExitUsage, "--from %s: not a directory (give the subvolume to snapshot)", s.From)
+		return errkind.Errorf(errkind.Usage, "--from %s: not a directory (give the subvolume to snapshot)", s.From)
 	}
 	return nil
 }
@@ -54,7 +54,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	}
 	final := p.revision(op.Rev)
 	if _, err := os.Lstat(final); err == nil {
-		return api.Errorf(api.ExitRefused, "revision %d of %s/%s already exists (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
+		return errkind.Errorf(errkind.Refused, "revision %d of %s/%s already exists (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
 	}
 	op.Step = "making"
 	if src.Stream != nil {
@@ -70,7 +70,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	var made string // the new subvolume, under the temporary name
 	if src.Stream != nil {
 		if drv.Name() != "btrfs" {
-			return api.Errorf(api.ExitRefused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
+			return errkind.Errorf(errkind.Refused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
 		}
 		if made, err = receive(ctx, op.Temp, src.Stream, progress, func(pid int) error {
 			op.ReceivePID = pid
@@ -103,7 +103,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	o.cfg.CrashAt.At(op.Kind + "-made")
 	if err := renameNoReplace(made, final); err != nil {
 		if errors.Is(err, unix.EEXIST) {
-			return api.Errorf(api.ExitRefused, "revision %d of %s/%s appeared meanwhile (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
+			return errkind.Errorf(errkind.Refused, "revision %d of %s/%s appeared meanwhile (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
 		}
 		return err
 	}
@@ -185,7 +185,7 @@ func switchLink(p paths, rev uint64) error {
 	tmp := p.transient()
 	if fi, err := os.Lstat(tmp); err == nil {
 		if fi.Mode()&fs.ModeSymlink == 0 {
-			return api.Errorf(api.ExitRefused, "%s exists and is not a link: remove it by hand", tmp)
+			return errkind.Errorf(errkind.Refused, "%s exists and is not a link: remove it by hand", tmp)
 		}
 		// A link left by an interrupted switch; replacing it loses nothing.
 		if err := os.Remove(tmp); err != nil {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // DefaultBuildUser is the user the Build OS manual gives every machine
@@ -37,11 +37,11 @@ func LookupBuildUser(spec string) (BuildUser, error) {
 	b := BuildUser{Name: spec}
 	var err error
 	if b.UID, b.GID, err = lookupUser(un); err != nil {
-		return b, api.Errorf(api.ExitUsage, "--build-user %s: %v (create the user, or name another)", spec, err)
+		return b, errkind.Errorf(errkind.Usage, "--build-user %s: %w (create the user, or name another)", spec, err)
 	}
 	if hasGroup {
 		if b.GID, err = lookupGroup(gn); err != nil {
-			return b, api.Errorf(api.ExitUsage, "--build-user %s: %v (create the group, or name another)", spec, err)
+			return b, errkind.Errorf(errkind.Usage, "--build-user %s: %w (create the group, or name another)", spec, err)
 		}
 	}
 	return b, nil

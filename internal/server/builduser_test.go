@@ -1,13 +1,12 @@
 package server
 
 import (
-	"errors"
 	"os"
 	"os/user"
 	"strconv"
 	"testing"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 func TestLookupBuildUser(t *testing.T) {
@@ -28,8 +27,7 @@ func TestLookupBuildUser(t *testing.T) {
 	}
 	for _, spec := range []string{"bmsched-no-such-user", "root:bmsched-no-such-group"} {
 		_, err := LookupBuildUser(spec)
-		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Exit != api.ExitUsage {
+		if !errkind.Is(err, errkind.Usage) {
 			t.Errorf("LookupBuildUser(%q) = %v; want a usage error", spec, err)
 		}
 	}

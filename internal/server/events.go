@@ -6,6 +6,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // events answers the newest events (?n=, default 50), or those after a
@@ -17,7 +18,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if a := q.Get("after"); a != "" {
 		after, perr := strconv.ParseUint(a, 10, 64)
 		if perr != nil {
-			writeErr(w, api.Errorf(api.ExitUsage, "after=%q: not a sequence number", a))
+			writeErr(w, errkind.Errorf(errkind.Usage, "after=%q: not a sequence number", a))
 			return
 		}
 		es, err = s.db.Events(after, 1000)
@@ -25,7 +26,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		n := 50
 		if v := q.Get("n"); v != "" {
 			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-				writeErr(w, api.Errorf(api.ExitUsage, "n=%q: not a positive count", v))
+				writeErr(w, errkind.Errorf(errkind.Usage, "n=%q: not a positive count", v))
 				return
 			}
 		}

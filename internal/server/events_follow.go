@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // followBatch bounds the events read in one go; a follower far behind
@@ -85,14 +86,14 @@ func followStart(r *http.Request) (after uint64, n int, err error) {
 	if a := q.Get("after"); a != "" {
 		after, err = strconv.ParseUint(a, 10, 64)
 		if err != nil {
-			return 0, 0, api.Errorf(api.ExitUsage, "after=%q: not a sequence number", a)
+			return 0, 0, errkind.Errorf(errkind.Usage, "after=%q: not a sequence number", a)
 		}
 		return after, -1, nil
 	}
 	n = 50
 	if v := q.Get("n"); v != "" {
 		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			return 0, 0, api.Errorf(api.ExitUsage, "n=%q: not a count", v)
+			return 0, 0, errkind.Errorf(errkind.Usage, "n=%q: not a count", v)
 		}
 	}
 	return 0, n, nil

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 func (s *Server) routes() http.Handler {
@@ -73,13 +74,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeErr answers with an *api.Error, or a plain failure for any other
-// error.
+// writeErr answers with the error's kind turned into an exit code and an
+// HTTP status: the one place, with opStream.finish, where the daemon's
+// errors meet the wire.
 func writeErr(w http.ResponseWriter, err error) {
-	var e *api.Error
-	if !errors.As(err, &e) {
-		e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
-	}
+	e := api.WireError(err)
 	w.Header().Set("Content-Type", "application/json")
 	status := e.Status
 	if status == 0 {
@@ -107,7 +106,7 @@ func decodeBody(r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return tooLarge()
 		}
-		return api.Errorf(api.ExitUsage, "bad request body: %v", err)
+		return errkind.Errorf(errkind.Usage, "bad request body: %w", err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/lease"
 )
@@ -53,7 +54,7 @@ func (s *Server) resolveLeaseRef(ref string) (api.LeaseRef, error) {
 				Message: fmt.Sprintf("no lease holds %s: it was lease %d's, which had already ended (already released)", ref, id)}, nil
 		}
 	}
-	return api.LeaseRef{}, api.Errorf(api.ExitNotFound, "no lease holds %s, and none ever did: give the path or id that acquire printed (`bmsched leases` lists the leases)", ref)
+	return api.LeaseRef{}, errkind.Errorf(errkind.NotFound, "no lease holds %s, and none ever did: give the path or id that acquire printed (`bmsched leases` lists the leases)", ref)
 }
 
 type refCandidate struct{ machine, name string }

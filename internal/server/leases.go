@@ -10,6 +10,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/lease"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := api.ValidLabel(req.Label); err != nil {
-		writeErr(w, api.Errorf(api.ExitUsage, "%v", err))
+		writeErr(w, errkind.Errorf(errkind.Usage, "%w", err))
 		return
 	}
 	m, err := s.resolve(req.Machine)
@@ -35,7 +36,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Priority > 0 {
 		if err := s.operator(r); err != nil {
-			writeErr(w, api.Errorf(api.ExitRefused, "--priority %d: only root and operators may jump the queue (%v); leave it at 0 or below", req.Priority, err))
+			writeErr(w, errkind.Errorf(errkind.Refused, "--priority %d: only root and operators may jump the queue (%w); leave it at 0 or below", req.Priority, err))
 			return
 		}
 	}
@@ -81,7 +82,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if durs["hold"] > s.cfg.MaxHold {
-		writeErr(w, api.Errorf(api.ExitUsage, "--hold %s: longer than this daemon keeps a snapshot for debugging (serve --max-hold %s); hold it for %s or less", durs["hold"], s.cfg.MaxHold, s.cfg.MaxHold))
+		writeErr(w, errkind.Errorf(errkind.Usage, "--hold %s: longer than this daemon keeps a snapshot for debugging (serve --max-hold %s); hold it for %s or less", durs["hold"], s.cfg.MaxHold, s.cfg.MaxHold))
 		return
 	}
 	processing(w)
@@ -177,7 +178,7 @@ func leaseID(r *http.Request) (uint64, error) {
 	s := r.PathValue("id")
 	id, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || id == 0 {
-		return 0, api.Errorf(api.ExitUsage, "lease %q: a lease is a positive number, as `bmsched leases` shows", s)
+		return 0, errkind.Errorf(errkind.Usage, "lease %q: a lease is a positive number, as `bmsched leases` shows", s)
 	}
 	return id, nil
 }
@@ -191,7 +192,7 @@ func parseDurations(in map[string]string) (map[string]time.Duration, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return nil, api.Errorf(api.ExitUsage, "%s %q: not a duration (write it like 90s, 10m or 2h)", k, v)
+			return nil, errkind.Errorf(errkind.Usage, "%s %q: not a duration (write it like 90s, 10m or 2h)", k, v)
 		}
 		out[k] = d
 	}

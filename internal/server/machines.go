@@ -7,6 +7,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
@@ -19,11 +20,11 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 	}
 	if hasVol {
 		if err := fsscan.ValidVolumeName(vol); err != nil {
-			return db.Machine{}, api.Errorf(api.ExitUsage, "machine %q: volume: %v", spec, err)
+			return db.Machine{}, errkind.Errorf(errkind.Usage, "machine %q: volume: %w", spec, err)
 		}
 	}
 	if err := fsscan.ValidMachineName(name); err != nil {
-		return db.Machine{}, api.Errorf(api.ExitUsage, "%v", err)
+		return db.Machine{}, errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if hasVol {
 		m, ok, err := s.db.Machine(vol, name)
@@ -31,7 +32,7 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 			return m, err
 		}
 		if !ok {
-			return m, api.Errorf(api.ExitNotFound, "no machine %s in volume %s (`bmsched list` shows the machines)", name, vol)
+			return m, errkind.Errorf(errkind.NotFound, "no machine %s in volume %s (`bmsched list` shows the machines)", name, vol)
 		}
 		return m, nil
 	}
@@ -47,7 +48,7 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 	}
 	switch len(found) {
 	case 0:
-		return db.Machine{}, api.Errorf(api.ExitNotFound, "no machine named %s (`bmsched list` shows the machines)", name)
+		return db.Machine{}, errkind.Errorf(errkind.NotFound, "no machine named %s (`bmsched list` shows the machines)", name)
 	case 1:
 		return found[0], nil
 	}
@@ -55,7 +56,7 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 	for i, m := range found {
 		vols[i] = m.Volume
 	}
-	return db.Machine{}, api.Errorf(api.ExitUsage, "machine %s exists in volumes %s: name it as VOLUME/%s", name, strings.Join(vols, ", "), name)
+	return db.Machine{}, errkind.Errorf(errkind.Usage, "machine %s exists in volumes %s: name it as VOLUME/%s", name, strings.Join(vols, ", "), name)
 }
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,20 +13,24 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/ops"
 )
 
 // opStream answers a long command as newline-delimited JSON: progress
-// lines as they happen, then one line with the outcome. The status line
-// is sent before the outcome is known, so errors travel in the body.
+// lines as they happen, then one line with the outcome and the command's
+// result (api.OpResult). The status line is sent before the outcome is
+// known, so errors travel in the body.
 type opStream struct {
 	// Progress may come from a command's helper goroutines (a receive's
 	// byte counter) while the command itself reports.
-	mu   sync.Mutex
-	w    http.ResponseWriter
-	enc  *json.Encoder
-	done bool // the outcome is sent: nothing may follow it
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	enc     *json.Encoder
+	done    bool // the outcome is sent: nothing may follow it
+	machine string
+	actions []api.OpAction
 }
 
 func newOpStream(w http.ResponseWriter) *opStream {
@@ -51,25 +54,33 @@ func (s *opStream) progress(format string, args ...any) {
 	if s.done {
 		return
 	}
+	if a, ok := ops.ActionOf(format, args); ok {
+		s.actions = append(s.actions, a)
+	}
 	_ = s.enc.Encode(api.OpLine{Progress: fmt.Sprintf(format, args...)})
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
-func (s *opStream) finish(done string, err error) {
+// setMachine names the machine the command works on, VOLUME/NAME, for
+// its result.
+func (s *opStream) setMachine(volume, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.machine = volume + "/" + name
+}
+
+func (s *opStream) finish(res *api.OpResult, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.done = true
 	if err != nil {
-		var e *api.Error
-		if !errors.As(err, &e) {
-			e = &api.Error{Message: err.Error(), Exit: api.ExitFailed}
-		}
+		e := api.WireError(err)
 		_ = s.enc.Encode(api.OpLine{Error: e.Message, Exit: e.Exit})
 		return
 	}
-	_ = s.enc.Encode(api.OpLine{Done: done})
+	_ = s.enc.Encode(api.OpLine{Done: res.Message, Result: res})
 }
 
 // operator refuses operator commands to clients that are neither root nor
@@ -77,7 +88,7 @@ func (s *opStream) finish(done string, err error) {
 func (s *Server) operator(r *http.Request) error {
 	cred, ok := peer(r)
 	if !ok {
-		return api.Errorf(api.ExitRefused, "permission denied: cannot tell who you are")
+		return errkind.Errorf(errkind.Refused, "permission denied: cannot tell who you are")
 	}
 	if trusted(cred.Uid) {
 		return nil
@@ -86,9 +97,9 @@ func (s *Server) operator(r *http.Request) error {
 		return nil
 	}
 	if s.cfg.Operators != "" {
-		return api.Errorf(api.ExitRefused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
+		return errkind.Errorf(errkind.Refused, "permission denied: operator commands need root or membership of group %s (serve --operators)", s.cfg.Operators)
 	}
-	return api.Errorf(api.ExitRefused, "permission denied: operator commands need root, the daemon's own user, or a group named with serve --operators")
+	return errkind.Errorf(errkind.Refused, "permission denied: operator commands need root, the daemon's own user, or a group named with serve --operators")
 }
 
 // inGroup reads the client's groups from /proc: SO_PEERCRED carries only
@@ -121,10 +132,10 @@ func newMachine(spec string) (volume, name string, err error) {
 		volume, name = "default", spec
 	}
 	if err := fsscan.ValidVolumeName(volume); err != nil {
-		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+		return "", "", errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	if err := fsscan.ValidNewMachineName(name); err != nil {
-		return "", "", api.Errorf(api.ExitUsage, "%v", err)
+		return "", "", errkind.Errorf(errkind.Usage, "%w", err)
 	}
 	return volume, name, nil
 }
@@ -133,7 +144,7 @@ func newMachine(spec string) (volume, name string, err error) {
 func revisionParams(q url.Values) (uint64, *ops.Owner, error) {
 	rev, err := strconv.ParseUint(q.Get("rev"), 10, 64)
 	if err != nil || rev == 0 {
-		return 0, nil, api.Errorf(api.ExitUsage, "--rev %q: a revision is a positive number", q.Get("rev"))
+		return 0, nil, errkind.Errorf(errkind.Usage, "--rev %q: a revision is a positive number", q.Get("rev"))
 	}
 	v := q.Get("owner")
 	if v == "" {
@@ -143,7 +154,7 @@ func revisionParams(q url.Values) (uint64, *ops.Owner, error) {
 	uid, err1 := strconv.Atoi(u)
 	gid, err2 := strconv.Atoi(g)
 	if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
-		return 0, nil, api.Errorf(api.ExitUsage, "--owner %q: want UID:GID", v)
+		return 0, nil, errkind.Errorf(errkind.Usage, "--owner %q: want UID:GID", v)
 	}
 	return rev, &ops.Owner{UID: uid, GID: gid}, nil
 }
@@ -157,12 +168,13 @@ func (s *Server) source(r *http.Request) ops.Source {
 }
 
 func (s *Server) opAdd(w http.ResponseWriter, r *http.Request) {
-	s.runOp(w, r, func(st *opStream) (string, error) {
+	s.runOp(w, r, "add", func(st *opStream) (string, error) {
 		q := r.URL.Query()
 		vol, name, err := newMachine(q.Get("machine"))
 		if err != nil {
 			return "", err
 		}
+		st.setMachine(vol, name)
 		rev, owner, err := revisionParams(q)
 		if err != nil {
 			return "", err
@@ -179,12 +191,13 @@ func (s *Server) opAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) opUpgrade(w http.ResponseWriter, r *http.Request) {
-	s.runOp(w, r, func(st *opStream) (string, error) {
+	s.runOp(w, r, "upgrade", func(st *opStream) (string, error) {
 		q := r.URL.Query()
 		m, err := s.resolve(q.Get("machine"))
 		if err != nil {
 			return "", err
 		}
+		st.setMachine(m.Volume, m.Name)
 		rev, owner, err := revisionParams(q)
 		if err != nil {
 			return "", err
@@ -201,11 +214,12 @@ func (s *Server) opUpgrade(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) opRollback(w http.ResponseWriter, r *http.Request) {
-	s.runOp(w, r, func(st *opStream) (string, error) {
+	s.runOp(w, r, "rollback", func(st *opStream) (string, error) {
 		m, err := s.resolve(r.URL.Query().Get("machine"))
 		if err != nil {
 			return "", err
 		}
+		st.setMachine(m.Volume, m.Name)
 		if err := s.ops.Rollback(m.Volume, m.Name, st.progress); err != nil {
 			return "", err
 		}
@@ -214,12 +228,13 @@ func (s *Server) opRollback(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) opDelete(w http.ResponseWriter, r *http.Request) {
-	s.runOp(w, r, func(st *opStream) (string, error) {
+	s.runOp(w, r, "delete", func(st *opStream) (string, error) {
 		q := r.URL.Query()
 		m, err := s.resolve(q.Get("machine"))
 		if err != nil {
 			return "", err
 		}
+		st.setMachine(m.Volume, m.Name)
 		durs, err := parseDurations(map[string]string{"timeout": q.Get("timeout")})
 		if err != nil {
 			return "", err
@@ -232,13 +247,16 @@ func (s *Server) opDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
-	s.runOp(w, r, func(st *opStream) (string, error) {
+	s.runOp(w, r, "gc", func(st *opStream) (string, error) {
 		q := r.URL.Query()
 		dry := q.Get("dry_run") != ""
 		lines, err := s.ops.GC(q.Get("boot") != "", dry, st.progress)
 		if err != nil {
 			return "", err
 		}
+		st.mu.Lock()
+		st.actions = ops.GCActions(lines) // its lines are plain progress
+		st.mu.Unlock()
 		acts, kept := ops.CountActions(lines)
 		if dry {
 			return fmt.Sprintf("gc --dry-run: %d actions would be taken, %d entries kept; nothing was changed", acts, kept), nil
@@ -247,7 +265,7 @@ func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) runOp(w http.ResponseWriter, r *http.Request, fn func(*opStream) (string, error)) {
+func (s *Server) runOp(w http.ResponseWriter, r *http.Request, op string, fn func(*opStream) (string, error)) {
 	if err := s.operator(r); err != nil {
 		writeErr(w, err)
 		return
@@ -256,9 +274,16 @@ func (s *Server) runOp(w http.ResponseWriter, r *http.Request, fn func(*opStream
 		// An operator's send stream: as slow as its source.
 		noReadDeadline(w)
 	}
+	since := s.lastEventSeq()
 	st := newOpStream(w)
 	done, err := fn(st)
-	st.finish(done, err)
+	var res *api.OpResult
+	if err == nil {
+		st.mu.Lock()
+		res = s.opResult(op, st.machine, done, st.actions, since)
+		st.mu.Unlock()
+	}
+	st.finish(res, err)
 }
 
 func (s *Server) bootstrapStart(w http.ResponseWriter, r *http.Request) {
@@ -289,17 +314,30 @@ func (s *Server) bootstrapFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeErr(w, api.Errorf(api.ExitUsage, "bootstrap %q: not an op id", r.PathValue("id")))
+		writeErr(w, errkind.Errorf(errkind.Usage, "bootstrap %q: not an op id", r.PathValue("id")))
 		return
 	}
 	q := r.URL.Query()
 	status, _ := strconv.Atoi(q.Get("status"))
-	msg, err := s.ops.BootstrapFinish(id, q.Get("ok") != "", status)
+	since := s.lastEventSeq()
+	var actions []api.OpAction
+	collect := func(format string, args ...any) {
+		if a, ok := ops.ActionOf(format, args); ok {
+			actions = append(actions, a)
+		}
+	}
+	// The journal names the machine; finishing ends the record.
+	var machine string
+	if op, found, err := s.db.Op(id); err == nil && found {
+		machine = op.Volume + "/" + op.Machine
+	}
+	msg, err := s.ops.BootstrapFinish(id, q.Get("ok") != "", status, collect)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, api.Message{Message: msg})
+	// An OpResult is an api.Message with fields added.
+	writeJSON(w, s.opResult("bootstrap", machine, msg, actions, since))
 }
 
 // privileged reports whether a client is root, the daemon's own user or

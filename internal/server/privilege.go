@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/ops"
 )
 
@@ -22,17 +22,17 @@ func trusted(uid uint32) bool {
 func (s *Server) checkRevisionRequest(r *http.Request, src ops.Source, owner *ops.Owner, cmd string) error {
 	cred, ok := peer(r)
 	if !ok {
-		return api.Errorf(api.ExitRefused, "permission denied: cannot tell who you are")
+		return errkind.Errorf(errkind.Refused, "permission denied: cannot tell who you are")
 	}
 	if trusted(cred.Uid) {
 		return nil
 	}
 	if owner != nil && !s.mayOwn(cred.Uid, int(cred.Pid), *owner) {
-		return api.Errorf(api.ExitRefused, "permission denied: --owner %d:%d: an operator other than root may give a revision only to itself (uid %d and one of its groups) or to the build user %s (%d:%d, serve --build-user)",
+		return errkind.Errorf(errkind.Refused, "permission denied: --owner %d:%d: an operator other than root may give a revision only to itself (uid %d and one of its groups) or to the build user %s (%d:%d, serve --build-user)",
 			owner.UID, owner.GID, cred.Uid, s.build.Name, s.build.UID, s.build.GID)
 	}
 	if src.From != "" {
-		return api.Errorf(api.ExitRefused, "permission denied: --from %s would be read by the daemon as root, so only root may give it; send the subvolume as a stream instead: `btrfs send %s | bmsched %s MACHINE --rev N --receive`",
+		return errkind.Errorf(errkind.Refused, "permission denied: --from %s would be read by the daemon as root, so only root may give it; send the subvolume as a stream instead: `btrfs send %s | bmsched %s MACHINE --rev N --receive`",
 			src.From, src.From, cmd)
 	}
 	return nil

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/rootlock"
@@ -45,7 +45,7 @@ func Rebuild(cfg RebuildConfig) (Rebuilt, error) {
 		cfg.Log = slog.Default()
 	}
 	if _, err := os.Lstat(cfg.DB); err == nil && !cfg.Force {
-		return out, api.Errorf(api.ExitRefused, "db rebuild: %s exists: pass --force to replace it (the old file is kept beside the new one), or give another --db", cfg.DB)
+		return out, errkind.Errorf(errkind.Refused, "db rebuild: %s exists: pass --force to replace it (the old file is kept beside the new one), or give another --db", cfg.DB)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return out, fmt.Errorf("db rebuild: %w", err)
 	}

@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
@@ -182,7 +182,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 func openDB(path string) (*db.DB, error) {
 	d, err := db.Open(path, db.Options{})
 	if errors.Is(err, db.ErrHeld) {
-		return nil, api.Errorf(api.ExitRefused, "%v", err)
+		return nil, errkind.Errorf(errkind.Refused, "%w", err)
 	}
 	return d, err
 }
@@ -352,9 +352,9 @@ func takeRoot(root string) (*rootlock.Lock, error) {
 	var held *rootlock.HeldError
 	switch {
 	case errors.As(err, &held):
-		return nil, api.Errorf(api.ExitRefused, "%v", err)
+		return nil, errkind.Errorf(errkind.Refused, "%w", err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, api.Errorf(api.ExitRefused, "%v (the daemon takes a lock in the machines root, so it needs write access there: run it as root, or as the root's owner)", err)
+		return nil, errkind.Errorf(errkind.Refused, "%w (the daemon takes a lock in the machines root, so it needs write access there: run it as root, or as the root's owner)", err)
 	case err != nil:
 		return nil, fmt.Errorf("%w (create the machines root, or pass --machines DIR)", err)
 	}

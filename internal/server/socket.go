@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 // checkSocketPath refuses a --socket path that holds anything but a stale
@@ -21,15 +21,15 @@ func checkSocketPath(path string) error {
 		return nil
 	}
 	if err != nil {
-		return api.Errorf(api.ExitRefused, "--socket %s: %v; choose another --socket", path, err)
+		return errkind.Errorf(errkind.Refused, "--socket %s: %w; choose another --socket", path, err)
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return api.Errorf(api.ExitRefused, "--socket %s: there is a %s there, not a stale socket; bmsched replaces only a socket nothing answers on: choose another --socket, or move that %s away", path, kindOf(fi), kindOf(fi))
+		return errkind.Errorf(errkind.Refused, "--socket %s: there is a %s there, not a stale socket; bmsched replaces only a socket nothing answers on: choose another --socket, or move that %s away", path, kindOf(fi), kindOf(fi))
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
 		c.Close()
-		return api.Errorf(api.ExitRefused, "--socket %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
+		return errkind.Errorf(errkind.Refused, "--socket %s: another bmsched is serving on this socket; stop it or choose another --socket", path)
 	}
 	return nil
 }
