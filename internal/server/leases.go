@@ -91,7 +91,9 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	msg, err := s.leases.Release(id, s.caller(r), durs["hold"])
 	if err != nil {
-		s.noteFailure("release", err)
+		// A failed delete is the scheduler's to report (monitor's
+		// ReleaseFailed), once per failure; counted here too, it would
+		// count twice.
 		writeErr(w, err)
 		return
 	}
