@@ -35,6 +35,7 @@ type Metrics struct {
 	rescan   prometheus.Histogram
 	acquired prometheus.Counter
 	ended    *prometheus.CounterVec
+	failed   prometheus.Counter
 }
 
 // New registers the daemon's metrics, the Go runtime's and the process's;
@@ -61,11 +62,15 @@ func New(read func() (State, error)) *Metrics {
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bmsched_leases_ended_total", Help: "Leases ended, by reason.",
 		}, []string{"reason"}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bmsched_lease_delete_failures_total",
+			Help: "Snapshot deletes that failed, each leaving its lease releasing until a retry succeeds.",
+		}),
 	}
 	for _, r := range EndReasons {
 		m.ended.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.acquire, m.release, m.rescan, m.acquired, m.ended,
+	m.reg.MustRegister(m.acquire, m.release, m.rescan, m.acquired, m.ended, m.failed,
 		newStateCollector(read),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -89,6 +94,9 @@ func (m *Metrics) Released(took time.Duration) { m.release.Observe(took.Seconds(
 
 // LeaseEnded counts a lease ended for reason.
 func (m *Metrics) LeaseEnded(reason string) { m.ended.WithLabelValues(reason).Inc() }
+
+// DeleteFailed counts a snapshot delete that failed.
+func (m *Metrics) DeleteFailed() { m.failed.Inc() }
 
 // Rescanned records a full rescan that took took.
 func (m *Metrics) Rescanned(took time.Duration) { m.rescan.Observe(took.Seconds()) }

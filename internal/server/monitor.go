@@ -80,7 +80,10 @@ func (m *monitor) ran(gc api.GCRun, err error) {
 // lease.Observer.
 func (m *monitor) LeaseEnded(reason string) { m.metrics.LeaseEnded(reason) }
 
-func (m *monitor) ReleaseFailed(_ uint64, err error) { m.fail("release", err) }
+func (m *monitor) ReleaseFailed(_ uint64, err error) {
+	m.metrics.DeleteFailed()
+	m.fail("release", err)
+}
 
 // fill copies what the monitor knows into a status answer.
 func (m *monitor) fill(st *api.Status) {
