@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/metrics"
 )
 
@@ -78,6 +79,8 @@ func (m *monitor) ran(gc api.GCRun, err error) {
 
 // LeaseEnded and ReleaseFailed make the monitor the scheduler's
 // lease.Observer.
+var _ lease.Observer = (*monitor)(nil)
+
 func (m *monitor) LeaseEnded(reason string) { m.metrics.LeaseEnded(reason) }
 
 func (m *monitor) ReleaseFailed(_ uint64, err error) {
