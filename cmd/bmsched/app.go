@@ -46,6 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			gcCommand(),
 			demoCommand(),
 			eventsCommand(),
+			statusCommand(),
 			dbCommand(),
 		},
 		Version: version,

@@ -38,6 +38,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
 			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "also serve Prometheus metrics (GET /metrics, nothing else) on this TCP HOST:PORT; the socket serves them in any case"},
 		},
 		Action: func(c *cli.Context) error {
 			if _, err := args(c, 0, 0); err != nil {
@@ -116,6 +117,8 @@ func serveCommand() *cli.Command {
 				BuildUser:    c.String("build-user"),
 
 				ReconcileEvery: c.Duration("reconcile-every"),
+				Version:        version,
+				MetricsListen:  c.String("metrics-listen"),
 			}, nil)
 			if errors.Is(err, fs.ErrPermission) {
 				// Refused: the database or a directory is not this user's.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,6 +51,8 @@ type DB struct {
 	appended eventSignal
 	// file is what Verify found before bbolt mapped the file.
 	file FileReport
+	// commits counts the write transactions committed (commits.go).
+	commits atomic.Uint64
 }
 
 // Options tune Open.

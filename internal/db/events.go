@@ -15,7 +15,7 @@ func (d *DB) AppendEvents(events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return d.bolt.Update(func(tx *bolt.Tx) error { return d.appendEvents(tx, events) })
+	return d.update(func(tx *bolt.Tx) error { return d.appendEvents(tx, events) })
 }
 
 // appendEvents numbers and stores events, then drops the oldest beyond

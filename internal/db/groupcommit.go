@@ -55,7 +55,7 @@ func (d *DB) batch(fn func(*bolt.Tx) error) error {
 
 func (d *DB) commitRound(round []*commitCall) {
 	failed := -1
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.update(func(tx *bolt.Tx) error {
 		for i, c := range round {
 			if err := c.fn(tx); err != nil {
 				failed = i
@@ -74,7 +74,7 @@ func (d *DB) commitRound(round []*commitCall) {
 	}
 	// One function failed: it alone gets its error; the rest run alone.
 	for _, c := range round {
-		c.err = d.bolt.Update(c.fn)
+		c.err = d.update(c.fn)
 		close(c.done)
 	}
 }

@@ -112,7 +112,7 @@ func (d *DB) LeaseIssued(id uint64) (issued bool, err error) {
 // when no record has it, else under a new id; the counter is raised to
 // cover want either way, so that want's name is never handed out again.
 func (d *DB) AdoptLease(want uint64, l Lease, events ...Event) (Lease, error) {
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases)
 		if b.Sequence() < want {
 			if err := b.SetSequence(want); err != nil {

@@ -47,7 +47,7 @@ func getMachine(tx *bolt.Tx, volume, name string) (m Machine, ok bool, err error
 // change it, and stores the result in the same transaction; fn returning
 // nil for the machine deletes the record. Events fn returns are appended.
 func (d *DB) UpdateMachine(volume, name string, fn func(old *Machine) (*Machine, []Event, error)) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		old, ok, err := getMachine(tx, volume, name)
 		if err != nil {
 			return err

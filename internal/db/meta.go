@@ -13,7 +13,7 @@ func (d *DB) BootID() (id string, err error) {
 
 // SetBootID stores the boot id of this daemon's boot.
 func (d *DB) SetBootID(id string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyBootID, []byte(id))
 	})
 }
@@ -43,7 +43,7 @@ func (d *DB) LeaseCounter() (n uint64, err error) {
 // found on disk (from a lost or restored database) is never handed out
 // again. It never lowers the counter.
 func (d *DB) RaiseLeaseCounter(n uint64) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases)
 		if b.Sequence() >= n {
 			return nil
@@ -65,7 +65,7 @@ func (d *DB) RootToken() (tok string, err error) {
 
 // SetRootToken stores the token stamped on the root at this start.
 func (d *DB) SetRootToken(tok string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyRootToken, []byte(tok))
 	})
 }

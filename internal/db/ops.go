@@ -38,7 +38,7 @@ type Op struct {
 
 // PutOp stores an op, taking a new id when ID is zero.
 func (d *DB) PutOp(o *Op) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOps)
 		if o.ID == 0 {
 			id, err := b.NextSequence()
@@ -57,7 +57,7 @@ func (d *DB) PutOp(o *Op) error {
 
 // EndOp removes an op's journal record and appends the events given.
 func (d *DB) EndOp(id uint64, events ...Event) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketOps).Delete(u64(id)); err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func schemaVersion(tx *bolt.Tx) uint64 {
 // transaction, so that a crash leaves the old schema or the new, never a
 // mix.
 func (d *DB) migrate() error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		v := schemaVersion(tx)
 		if v > migrations.Latest() {
 			return d.tooNew(v)

@@ -48,7 +48,7 @@ func (d *DB) PutVolume(v Volume, events ...Event) error {
 	if err != nil {
 		return err
 	}
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketVolumes).Put([]byte(v.Name), buf); err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (d *DB) PutVolume(v Volume, events ...Event) error {
 
 // DeleteVolume drops a volume record.
 func (d *DB) DeleteVolume(name string) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketVolumes).Delete([]byte(name))
 	})
 }

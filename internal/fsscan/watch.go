@@ -130,6 +130,7 @@ func newVolumeWatch() *volumeWatch {
 
 // WatchStats count what the watcher has been through, for logs and tests.
 type WatchStats struct {
+	Events    int // inotify events read, Write events included
 	Watches   int // directories watched now
 	Overflows int // times the kernel's event queue overflowed
 	Errors    int // other errors the watcher reported
@@ -137,7 +138,7 @@ type WatchStats struct {
 }
 
 type watchCounters struct {
-	watches, overflows, errors, unwatched atomic.Int64
+	events, watches, overflows, errors, unwatched atomic.Int64
 }
 
 // NewWatcher watches root, its volumes and their machine directories.
@@ -229,6 +230,7 @@ func (w *Watcher) rewatchVolume(name string) {
 // Stats returns the watcher's counters.
 func (w *Watcher) Stats() WatchStats {
 	return WatchStats{
+		Events:    int(w.stats.events.Load()),
 		Watches:   int(w.stats.watches.Load()),
 		Overflows: int(w.stats.overflows.Load()),
 		Errors:    int(w.stats.errors.Load()),
@@ -263,6 +265,7 @@ func (w *Watcher) loop() {
 			if !ok {
 				return
 			}
+			w.stats.events.Add(1)
 			w.handle(e)
 		case err, ok := <-w.fsw.Errors:
 			if !ok {

@@ -45,6 +45,10 @@ type Inventory struct {
 	// OnVolume, if set, is told of each volume whose filesystem came,
 	// went or was replaced, once the change is stored.
 	OnVolume func(VolumeChange)
+	// OnRescan, if set, is told of each full rescan once it is done: its
+	// source, how long it took and what went wrong, for the daemon's
+	// status and metrics.
+	OnRescan func(source string, took time.Duration, err error)
 }
 
 // New returns an inventory of root. driver is "", "auto", "btrfs" or "plain".
@@ -139,7 +143,11 @@ func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
 // RescanAll scans every volume and machine directory and makes the
 // database agree: new and changed machines are stored, machines no longer
 // on disk are dropped.
-func (inv *Inventory) RescanAll(source string) error {
+func (inv *Inventory) RescanAll(source string) (err error) {
+	if inv.OnRescan != nil {
+		start := time.Now()
+		defer func() { inv.OnRescan(source, time.Since(start), err) }()
+	}
 	var errs []error
 	if err := inv.CheckVolumes(); err != nil {
 		errs = append(errs, err)

@@ -302,7 +302,7 @@ func (s *Scheduler) abandon(l db.Lease, path, why string) {
 		s.notifyLocked()
 	}
 	s.mu.Unlock()
-	if err := s.db.EndLease(l.ID, db.Event{Source: "lease", Kind: "lease-abandoned", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
+	if err := s.endInDB(l.ID, db.Event{Source: "lease", Kind: "lease-abandoned", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 		Message: fmt.Sprintf("lease %d abandoned: %s", l.ID, why)}); err != nil {
 		s.log.Error("abandon lease", "lease", l.ID, "err", err)
 		return

@@ -81,24 +81,24 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 				return err
 			}
 		}
-		return s.db.EndLease(l.ID, ev("lease-undone", "acquire interrupted by a crash: undone"))
+		return s.endInDB(l.ID, ev("lease-undone", "acquire interrupted by a crash: undone"))
 	case l.State == db.LeaseReleasing:
 		if _, err := s.deleteSnapshot(drv, l); err != nil {
 			// Kept releasing, and retried while serving.
 			s.deleteFailed(l, err)
 			return nil
 		}
-		return s.db.EndLease(l.ID, ev("lease-released", "release interrupted by a crash: finished"))
+		return s.endInDB(l.ID, ev("lease-released", "release interrupted by a crash: finished"))
 	case l.BootID != s.cfg.BootID && l.State != db.LeaseOrphaned:
 		// An orphan's boot is only what its tag says: `gc --boot`, asked
 		// for by an operator, removes those of earlier boots.
 		if _, err := s.deleteSnapshot(drv, l); err != nil {
 			return err
 		}
-		return s.db.EndLease(l.ID, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
+		return s.endInDB(l.ID, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
 	}
 	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) && s.volumeThere(l.Volume) {
-		return s.db.EndLease(l.ID, ev("lease-vanished", "snapshot "+l.Path+" vanished: ended"))
+		return s.endInDB(l.ID, ev("lease-vanished", "snapshot "+l.Path+" vanished: ended"))
 	}
 	var owner *ownerWatch
 	if l.State == db.LeaseActive && l.Owner.PID != 0 {
@@ -108,7 +108,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 			if _, err := s.deleteSnapshot(drv, l); err != nil {
 				return err
 			}
-			return s.db.EndLease(l.ID, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
+			return s.endInDB(l.ID, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
 		case err != nil:
 			// Cannot tell: keep the lease, unwatched, rather than delete a
 			// running build's snapshot; release, expiry or reboot end it.

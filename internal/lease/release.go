@@ -246,7 +246,7 @@ func (s *Scheduler) endLease(l db.Lease, source, kind, why string) (how endHow, 
 	if how == endedGone {
 		msg += " (snapshot was already gone)"
 	}
-	if err := s.db.EndLease(l.ID, db.Event{Source: source, Kind: kind, Volume: l.Volume, Machine: l.Machine, Lease: l.ID, Message: msg}); err != nil {
+	if err := s.endInDB(l.ID, db.Event{Source: source, Kind: kind, Volume: l.Volume, Machine: l.Machine, Lease: l.ID, Message: msg}); err != nil {
 		return 0, err
 	}
 	s.forget(l.ID)

@@ -30,6 +30,9 @@ func nextBackoff(d time.Duration) time.Duration {
 // again. A lease that is not in memory (recovery found it releasing) is
 // loaded, holding its slot until it ends.
 func (s *Scheduler) deleteFailed(l db.Lease, cause error) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ReleaseFailed(l.ID, cause)
+	}
 	msg := cause.Error()
 	if l.LastError != msg {
 		// An event only when the reason changes: a delete that fails the

@@ -32,6 +32,8 @@ type Config struct {
 	// IDs is the machines root's lease id mark (rootlock.IDs), which
 	// outlives the database; nil for none.
 	IDs IDMark
+	// Observer hears of ended leases and failed deletes; nil for none.
+	Observer Observer
 }
 
 // IDMark is a high-water mark of lease ids kept beside the volumes, so

@@ -20,6 +20,8 @@ func (s *Server) routes() http.Handler {
 	// Every body is bounded but the btrfs send streams of add and upgrade
 	// --receive, which only operators may send (runOp checks first).
 	mux.HandleFunc("GET /v1/health", limitBody(s.health))
+	mux.HandleFunc("GET /v1/status", limitBody(s.status))
+	mux.Handle("GET /metrics", limitBody(s.metrics.Handler().ServeHTTP))
 	mux.HandleFunc("GET /v1/machines", limitBody(s.listMachines))
 	mux.HandleFunc("GET /v1/machine", limitBody(s.showMachine))
 	mux.HandleFunc("GET /v1/events", limitBody(s.events))

@@ -42,15 +42,18 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) {
 	}
 	cred, _ := peer(r)
 	processing(w)
+	start := time.Now()
 	l, err := s.leases.Acquire(r.Context(), lease.Request{
 		Volume: m.Volume, Machine: m.Name, Toolchain: req.Toolchain,
 		Wait: durs["wait"], TTL: durs["ttl"], OwnerPID: req.OwnerPID, Label: req.Label,
 		Priority: req.Priority, AllowStale: req.AllowStale, UID: cred.Uid,
 	})
 	if err != nil {
+		s.noteFailure("acquire", err)
 		writeErr(w, err)
 		return
 	}
+	s.metrics.Acquired(time.Since(start))
 	if r.Context().Err() != nil {
 		// The client went away while its snapshot was made: nobody will
 		// ever learn the path, so the lease ends now.
@@ -86,11 +89,16 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	processing(w)
+	start := time.Now()
 	msg, err := s.leases.Release(id, s.caller(r), durs["hold"])
 	if err != nil {
+		// A failed delete is the scheduler's to report (monitor's
+		// ReleaseFailed), once per failure; counted here too, it would
+		// count twice.
 		writeErr(w, err)
 		return
 	}
+	s.metrics.Released(time.Since(start))
 	writeJSON(w, api.Message{Message: msg})
 }
 

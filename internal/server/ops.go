@@ -250,7 +250,7 @@ func (s *Server) opGC(w http.ResponseWriter, r *http.Request) {
 	s.runOp(w, r, "gc", func(st *opStream) (string, error) {
 		q := r.URL.Query()
 		dry := q.Get("dry_run") != ""
-		lines, err := s.ops.GC(q.Get("boot") != "", dry, st.progress)
+		lines, err := s.gc(q.Get("boot") != "", dry, st.progress)
 		if err != nil {
 			return "", err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
+	"github.com/bmsched/bmsched/internal/metrics"
 	"github.com/bmsched/bmsched/internal/ops"
 	"github.com/bmsched/bmsched/internal/rootlock"
 )
@@ -62,6 +63,12 @@ type Config struct {
 	// ReconcileEvery is the period of the full rescan that repairs what
 	// the watcher's events missed; 0 for none.
 	ReconcileEvery time.Duration
+
+	// Version is the daemon's version, as `bmsched status` reports it.
+	Version string
+	// MetricsListen is a TCP HOST:PORT serving GET /metrics alone; "" for
+	// none (the Unix socket serves it in any case).
+	MetricsListen string
 }
 
 // DefaultMaxHold is the longest release --hold unless serve --max-hold
@@ -80,9 +87,13 @@ type Server struct {
 	ids    *rootlock.IDs // the root's lease id mark
 	build  BuildUser
 
-	watch     *fsscan.Watcher // keeps the database true to the volumes (watch.go)
-	volumes   volumeChanges   // volumes whose filesystem changed (volumes.go)
-	followers followers       // ends the event streams at shutdown
+	watch   *fsscan.Watcher // keeps the database true to the volumes (watch.go)
+	metrics *metrics.Metrics
+	mon     *monitor // what status tells beyond the database (monitor.go)
+	// metricsAddr is where serve --metrics-listen bound; "" when off.
+	metricsAddr string
+	volumes     volumeChanges // volumes whose filesystem changed (volumes.go)
+	followers   followers     // ends the event streams at shutdown
 }
 
 // Run starts the daemon and serves until ctx is done; then it stops
@@ -136,6 +147,9 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	s := &Server{cfg: cfg, db: d, inv: inv, log: cfg.Log, ids: ids, build: build, volumes: volumeChanges{wake: make(chan struct{}, 1)}}
 	inv.OnVolume = s.volumes.push
+	s.metrics = metrics.New(s.metricsState)
+	s.mon = newMonitor(s.metrics)
+	inv.OnRescan = s.mon.rescanned
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
@@ -152,6 +166,13 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return err
 	}
 	defer os.Remove(cfg.Socket)
+	if cfg.MetricsListen != "" {
+		stop, err := s.serveMetrics(cfg.MetricsListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	hs := s.httpServer()
 	errc := make(chan error, 1)
@@ -214,6 +235,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	return cfg
 }
 
@@ -264,7 +288,7 @@ func (s *Server) start() error {
 	s.logStorage()
 	s.leases = lease.New(lease.Config{
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine, MaxPerUser: s.cfg.MaxPerUser,
-		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids,
+		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids, Observer: s.mon,
 	}, s.db, s.inv)
 	// Volumes found replaced by the first scan: their leases end before
 	// recovery would take their snapshots for vanished. Volumes seen for
@@ -297,7 +321,7 @@ func (s *Server) start() error {
 	// A database that has never seen a boot is new, not rebooted: its
 	// host may be running builds on snapshots it is about to adopt.
 	if s.cfg.GCOnBoot && prev != "" && prev != boot {
-		if _, err := s.ops.GC(true, false, func(f string, a ...any) { s.log.Info("gc --boot: " + fmt.Sprintf(f, a...)) }); err != nil {
+		if _, err := s.gc(true, false, func(f string, a ...any) { s.log.Info("gc --boot: " + fmt.Sprintf(f, a...)) }); err != nil {
 			s.log.Warn("gc --boot incomplete", "err", err)
 		}
 	}
@@ -339,6 +363,7 @@ func (s *Server) logStorage() {
 
 // recoveryFailed reports what recovery could not finish or undo.
 func (s *Server) recoveryFailed(what string, err error) {
+	s.mon.fail("recovery", fmt.Errorf("recovery of %s: %w", what, err))
 	s.log.Error("recovery incomplete: serving anyway; fix the cause and restart the daemon to retry", "of", what, "err", err)
 	_ = s.db.AppendEvents(db.Event{Source: "recover", Kind: "recover-failed",
 		Message: fmt.Sprintf("recovery of %s incomplete (fix the cause and restart the daemon to retry): %v", what, err)})

@@ -43,6 +43,7 @@ func (q *volumeChanges) take() []inventory.VolumeChange {
 func (s *Server) watchVolumes(ctx context.Context) {
 	err := volume.WatchMounts(ctx, func() {
 		if err := s.inv.CheckVolumes(); err != nil {
+			s.mon.fail("volume", err)
 			s.log.Warn("check volumes after a mount change", "err", err)
 		}
 	})

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -51,6 +53,7 @@ type watchHandler struct{ s *Server }
 func (h watchHandler) RescanMachine(volume, name string) bool {
 	s := h.s
 	if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
+		s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
 		s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)
 		return false
 	}
@@ -86,6 +89,7 @@ func (h watchHandler) RescanAll(reasons []string) {
 		// Worth an operator's attention: it recurring means a limit to
 		// raise.
 		msg := "events may have been lost (" + strings.Join(reasons, ", ") + "): rescanning everything"
+		s.mon.fail("watch", errors.New(msg))
 		if err := s.db.AppendEvents(db.Event{Source: "watch", Kind: "watch-resync", Message: msg}); err != nil {
 			s.log.Warn("record watcher resync", "err", err)
 		}
