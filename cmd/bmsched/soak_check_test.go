@@ -14,6 +14,30 @@ import (
 	"github.com/bmsched/bmsched/internal/rootlock"
 )
 
+// countAdopted reads how many snapshots the daemon restarted on a removed
+// database adopted, from its event: every lease held across the kill
+// must be among them, or its snapshot was taken for a leftover.
+func (s *soak) countAdopted(ctx context.Context, st *roundStats) {
+	code, out, errOut := s.cli(ctx, "--json", "events", "-n", "10000")
+	if code != 0 {
+		st.violate("events: exit %d: %s", code, errOut)
+		return
+	}
+	var evs api.Events
+	if err := json.Unmarshal([]byte(out), &evs); err != nil {
+		st.violate("events: %v", err)
+		return
+	}
+	for _, e := range evs.Events {
+		if e.Kind == "leases-adopted" {
+			fmt.Sscanf(e.Message, "adopted %d snapshot(s)", &st.adopted)
+		}
+	}
+	if held := int(st.held.Load()); st.adopted < held {
+		st.violate("the daemon on a removed database adopted %d snapshots, but %d leases were held across the kill", st.adopted, held)
+	}
+}
+
 // checkRound checks the invariants once every client has released what
 // it held, then stops the daemon and checks the database offline.
 func (s *soak) checkRound(st *roundStats) {
@@ -22,12 +46,14 @@ func (s *soak) checkRound(st *roundStats) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if st.removeDB {
+		s.countAdopted(ctx, st)
+	}
 	ls, ok := s.leases(ctx, st)
 	for _, l := range ls {
 		// A snapshot of the lost database is adopted: its owner is
 		// unknown, and root may end it (design §4).
 		if st.removeDB && l.State == "orphaned" {
-			st.adopted++
 			s.release(ctx, st, l.Path)
 		}
 	}

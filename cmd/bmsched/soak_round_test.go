@@ -19,7 +19,7 @@ type roundStats struct {
 	lostAnswers atomic.Int64 // acquires whose answer the kill cut off
 	lostMarkers atomic.Int64 // markers of held leases gone
 	dups        atomic.Int64 // paths handed out a second time
-	adopted     int          // orphaned leases released by root after the round
+	adopted     int          // orphaned leases the restarted daemon adopted
 	left        int          // snapshots and temporaries left after every release
 	kills       int
 	killGen     atomic.Int64 // bumped at each kill
