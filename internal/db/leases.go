@@ -58,9 +58,14 @@ func putLease(tx *bolt.Tx, l *Lease) error {
 func (d *DB) CreateLease(build func(id uint64) Lease) (Lease, error) {
 	var l Lease
 	err := d.batch(func(tx *bolt.Tx) error {
-		id, err := tx.Bucket(bucketLeases).NextSequence()
+		b := tx.Bucket(bucketLeases)
+		id, err := b.NextSequence()
 		if err != nil {
 			return err
+		}
+		if b.Get(u64(id)) != nil {
+			// Never over a live record, whatever moved the counter.
+			return fmt.Errorf("create lease: id %d is taken by a lease already (the counter is behind): run `bmsched db check`", id)
 		}
 		l = build(id)
 		l.ID = id

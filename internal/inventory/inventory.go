@@ -272,6 +272,11 @@ func (inv *Inventory) RescanMachine(volume, name, source string) error {
 	}
 	defer inv.notify()
 	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
+		if !inv.Available(volume) {
+			// The volume went while this scan ran: the scan is of what
+			// its unmount uncovered, and markUnavailable has the say.
+			return old, nil, nil
+		}
 		next := build(old)
 		return next, diff(source, old, next), nil
 	})

@@ -72,10 +72,15 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 			if !ok {
 				continue // not made by bmsched
 			}
-			high = max(high, t.ID)
 			// A snapshot made by hand of a leased one inherits its tag:
-			// only the lease's own name proves it is the lease's.
-			if byPath[path] || sn.Name != snapshotName(m.Name, sn.Toolchain, t.ID) {
+			// only the lease's own name proves it is the lease's. The name
+			// is bmsched's to give; the tag, on a root the build user owns,
+			// is not, so only a tag its name agrees with counts.
+			if sn.Name != snapshotName(m.Name, sn.Toolchain, t.ID) {
+				continue
+			}
+			high = max(high, t.ID)
+			if byPath[path] {
 				continue
 			}
 			found = append(found, taggedSnapshot{m: m, sn: sn, path: path, raw: raw, tag: t})
@@ -256,7 +261,9 @@ func (s *Scheduler) raiseCounter(counter, high uint64) error {
 		if err != nil {
 			return err
 		}
-		if tok != s.cfg.IDs.Token() {
+		// A database that fell back to an earlier commit may be behind
+		// the mark though its token matches.
+		if tok != s.cfg.IDs.Token() || s.db.FellBack() != "" {
 			high = max(high, s.cfg.IDs.Reserved())
 		}
 	}

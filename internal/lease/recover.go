@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 )
 
@@ -92,10 +93,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	case l.BootID != s.cfg.BootID && l.State != db.LeaseOrphaned:
 		// An orphan's boot is only what its tag says: `gc --boot`, asked
 		// for by an operator, removes those of earlier boots.
-		if _, err := s.deleteSnapshot(drv, l); err != nil {
-			return err
-		}
-		return s.endInDB(l.ID, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
+		return s.endAtRecovery(drv, l, ev("lease-reaped", "lease of an earlier boot (its VM died with the host): ended"))
 	}
 	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) && s.volumeThere(l.Volume) {
 		return s.endInDB(l.ID, ev("lease-vanished", "snapshot "+l.Path+" vanished: ended"))
@@ -105,10 +103,7 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 		w, err := watchOwner(l.Owner.PID, l.Owner.PIDStart)
 		switch {
 		case errors.Is(err, errOwnerGone):
-			if _, err := s.deleteSnapshot(drv, l); err != nil {
-				return err
-			}
-			return s.endInDB(l.ID, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
+			return s.endAtRecovery(drv, l, ev("lease-owner-exited", fmt.Sprintf("owner process %d exited while the daemon was down: ended", l.Owner.PID)))
 		case err != nil:
 			// Cannot tell: keep the lease, unwatched, rather than delete a
 			// running build's snapshot; release, expiry or reboot end it.
@@ -142,4 +137,20 @@ func (s *Scheduler) load(l db.Lease, owner *ownerWatch) {
 	if owner != nil {
 		s.watch(e, owner)
 	}
+}
+
+// endAtRecovery ends a lease whose build cannot be running any more, as a
+// release would: marked releasing, its snapshot deleted, then its record
+// with the event ev. A delete that fails leaves it releasing, holding its
+// slot, retried by the reaper once the daemon serves.
+func (s *Scheduler) endAtRecovery(drv btrfs.Driver, l db.Lease, ev db.Event) error {
+	l, ok, err := s.db.UpdateLease(l.ID, func(l *db.Lease) { l.State = db.LeaseReleasing })
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := s.deleteSnapshot(drv, l); err != nil {
+		s.deleteFailed(l, err)
+		return nil
+	}
+	return s.endInDB(l.ID, ev)
 }

@@ -60,8 +60,14 @@ func readTag(path string) (raw string, t tag, ok bool) {
 	}
 	raw = string(buf[:n])
 	t, ok = parseTag(raw)
-	return raw, t, ok
+	// An id past any a daemon could have handed out is not a tag of
+	// bmsched's: it would run the counter out.
+	return raw, t, ok && t.ID < maxLeaseID
 }
+
+// maxLeaseID bounds the ids bmsched hands out, far above any host's use:
+// a tag beyond it is refused rather than let it run the counter out.
+const maxLeaseID = 1 << 48
 
 func writeTag(path, raw string) error {
 	if err := unix.Lsetxattr(path, leaseXattr, []byte(raw), 0); err != nil {

@@ -40,9 +40,16 @@ func (l *Lock) IDs() (*IDs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lease id mark: %w", err)
 	}
-	buf := make([]byte, 64)
+	buf := make([]byte, 256) // a record is 86 bytes
 	n, _ := f.ReadAt(buf, 0)
 	m := &IDs{f: f}
+	if n == 0 {
+		// New: its name must survive a crash as the mark will.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
+	}
 	if s := strings.TrimSpace(string(buf[:n])); s != "" {
 		num, token, _ := strings.Cut(s, " ")
 		if m.reserved, err = strconv.ParseUint(num, 10, 64); err != nil {

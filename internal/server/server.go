@@ -159,6 +159,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return err
 	}
 
+	// Whatever way Run returns, the goroutines it starts stop before the
+	// database closes.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	s.watchVolumes(ctx)
 
 	ln, err := listen(cfg.Socket)

@@ -102,7 +102,7 @@ func writeID(dir string) (string, error) {
 		return readID(dir)
 	}
 	if err != nil {
-		return "", fmt.Errorf("write volume identity: %w", err)
+		return "", fmt.Errorf("write volume identity: %w (bmsched names a mounted filesystem that is not btrfs by this file; if it is mounted read-only, create it once: uuidgen > %s)", err, path)
 	}
 	_, err = f.WriteString(u + "\n")
 	if err == nil {
@@ -113,7 +113,7 @@ func writeID(dir string) (string, error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return "", fmt.Errorf("write volume identity: %w", err)
+		return "", fmt.Errorf("write volume identity: %w (bmsched names a mounted filesystem that is not btrfs by this file; if it is mounted read-only, create it once: uuidgen > %s)", err, path)
 	}
 	return u, nil
 }
