@@ -44,6 +44,32 @@ func FilesystemUUID(path string) (string, error) {
 	return formatUUID(a.FSID), nil
 }
 
+// DirIdentity names the directory at path on btrfs as exactly as a mount
+// can show it: the filesystem's UUID, the UUID of the subvolume holding
+// the directory, and its inode number. Another subvolume of the same
+// filesystem mounted in its place (the top level, say), or another
+// directory bind-mounted there, names itself differently.
+func DirIdentity(path string) (string, error) {
+	fsid, err := FilesystemUUID(path)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var a getSubvolInfoArgs
+	if err := ioctl(int(f.Fd()), iocGetSubvolInfo, unsafe.Pointer(&a)); err != nil {
+		return "", &os.PathError{Op: "read btrfs subvolume UUID (BTRFS_IOC_GET_SUBVOL_INFO)", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return "", &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return fmt.Sprintf("%s/%s/%d", fsid, formatUUID(a.UUID), st.Ino), nil
+}
+
 // FSType names the filesystem holding path ("btrfs", "ext4", ...).
 func FSType(path string) (string, error) {
 	var sfs unix.Statfs_t

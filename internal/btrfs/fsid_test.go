@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -47,6 +48,22 @@ func TestFilesystemUUID(t *testing.T) {
 		if got, err := IsMountRoot(p); err != nil || got != want {
 			t.Errorf("IsMountRoot(%s) = %v, %v; want %v", p, got, err, want)
 		}
+	}
+	// The directory's own identity tells subvolumes and directories of
+	// one filesystem apart, and is stable.
+	ids := map[string]string{}
+	for _, p := range []string{mnt, sub, dir} {
+		id, err := DirIdentity(p)
+		if err != nil || !strings.HasPrefix(id, want+"/") {
+			t.Fatalf("DirIdentity(%s) = %q, %v", p, id, err)
+		}
+		if again, _ := DirIdentity(p); again != id {
+			t.Errorf("DirIdentity(%s) changed: %q then %q", p, id, again)
+		}
+		if other, dup := ids[id]; dup {
+			t.Errorf("%s and %s share the identity %s", p, other, id)
+		}
+		ids[id] = p
 	}
 	if typ, err := FSType(sub); err != nil || typ != "btrfs" {
 		t.Errorf("FSType = %q, %v", typ, err)

@@ -22,7 +22,8 @@ const IDFile = ".bmsched-volume-id"
 
 // Identity is what a volume's directory is, as last probed.
 type Identity struct {
-	// FS names the filesystem: "btrfs:<filesystem UUID>", or, for a
+	// FS names the filesystem: "btrfs:<filesystem UUID>/<subvolume
+	// UUID>/<inode>" (btrfs.DirIdentity), or, for a
 	// mount of another filesystem, "id:<UUID from IDFile>"; "" for a
 	// directory of that kind that is not a mount, and when the directory
 	// is gone.
@@ -55,7 +56,7 @@ func Probe(dir string) (Identity, error) {
 		return id, err
 	}
 	if id.Type == "btrfs" {
-		u, err := btrfs.FilesystemUUID(dir)
+		u, err := btrfs.DirIdentity(dir)
 		if err != nil {
 			return id, err
 		}

@@ -128,3 +128,42 @@ func TestProbeIDFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Another subvolume of the same btrfs mounted where the volume's was is
+// another filesystem to bmsched: the same filesystem UUID is not enough.
+func TestProbeTellsSubvolumesApart(t *testing.T) {
+	if err := loopbtrfs.Available(); err != nil {
+		if os.Getenv(loopbtrfs.RequireEnv) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	fs := loopbtrfs.TB(t)
+	sub := filepath.Join(fs, "sub")
+	if out, err := exec.Command("btrfs", "subvolume", "create", sub).CombinedOutput(); err != nil {
+		t.Fatalf("btrfs subvolume create: %v: %s", err, out)
+	}
+	vol := filepath.Join(t.TempDir(), "vol")
+	if err := os.Mkdir(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	probeMounted := func(src string) Identity {
+		t.Helper()
+		if out, err := exec.Command("mount", "--bind", src, vol).CombinedOutput(); err != nil {
+			t.Fatalf("mount --bind: %v: %s", err, out)
+		}
+		defer exec.Command("umount", vol).Run()
+		id, err := Probe(vol)
+		if err != nil || !id.Mount {
+			t.Fatalf("Probe: %+v, %v", id, err)
+		}
+		return id
+	}
+	top, subvol := probeMounted(fs), probeMounted(sub)
+	if c := Compare(top, subvol); c != Replaced {
+		t.Errorf("the top level, then a subvolume of the same btrfs: %v, want replaced (%s vs %s)", c, top.FS, subvol.FS)
+	}
+	if again := probeMounted(fs); Compare(top, again) != Same {
+		t.Errorf("the same top level mounted again: %v (%s vs %s)", Compare(top, again), top.FS, again.FS)
+	}
+}
