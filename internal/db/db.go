@@ -23,6 +23,7 @@ var (
 	bucketLeases   = []byte("leases")
 	bucketEvents   = []byte("events")
 	bucketVolumes  = []byte("volumes")
+	bucketKept     = []byte("kept")
 
 	keySchema = []byte("schema")
 	keyBootID = []byte("boot_id")

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -135,10 +136,43 @@ func (d *DB) AdoptLease(want uint64, l Lease, events ...Event) (Lease, error) {
 		if err := putLease(tx, &l); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketKept).Delete(u64(want)); err != nil {
+			return err
+		}
 		for i := range events {
 			events[i].Lease = l.ID
 		}
 		return d.appendEvents(tx, events)
 	})
 	return l, err
+}
+
+// EndLeaseKept ends a lease whose snapshot was not deleted, because it was
+// out of sight (it vanished, or its volume's filesystem was replaced): the
+// id is kept, so that the snapshot, should it come back, is adopted and
+// not taken for the leftover of a release.
+func (d *DB) EndLeaseKept(id uint64, events ...Event) error {
+	return d.batch(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketLeases).Delete(u64(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketKept).Put(u64(id), nil); err != nil {
+			return err
+		}
+		return d.appendEvents(tx, append([]Event(nil), events...))
+	})
+}
+
+// Kept returns the ids EndLeaseKept ended.
+func (d *DB) Kept() (map[uint64]bool, error) {
+	kept := map[uint64]bool{}
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKept).ForEach(func(k, _ []byte) error {
+			if len(k) == 8 {
+				kept[binary.BigEndian.Uint64(k)] = true
+			}
+			return nil
+		})
+	})
+	return kept, err
 }

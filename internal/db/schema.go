@@ -64,7 +64,7 @@ func u64(v uint64) []byte {
 // that damage took its name in a page that is otherwise sound.
 func (d *DB) requireBuckets() error {
 	return d.bolt.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketMachines, bucketLeases, bucketEvents, bucketOps, bucketVolumes} {
+		for _, b := range [][]byte{bucketMeta, bucketMachines, bucketLeases, bucketEvents, bucketOps, bucketVolumes, bucketKept} {
 			if tx.Bucket(b) == nil {
 				return &DamagedError{Path: d.path, Problem: fmt.Sprintf("its %q bucket is missing", b)}
 			}

@@ -49,6 +49,10 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 	if err != nil {
 		return 0, err
 	}
+	kept, err := s.db.Kept()
+	if err != nil {
+		return 0, err
+	}
 	byID := map[uint64]db.Lease{}
 	byPath := map[string]bool{}
 	for _, l := range ls {
@@ -93,6 +97,14 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 	for _, f := range found {
 		mine := f.tag.DB == s.db.ID() && f.tag.ID <= counter
 		switch {
+		case mine && byID[f.tag.ID].ID == 0 && kept[f.tag.ID]:
+			// Its lease ended while it was out of sight, and nothing
+			// deleted it: a build may still run in it.
+			if err := s.adopt(f, "its lease ended while it was out of sight (vanished, or its volume replaced)"); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			reasons["its lease ended while it was out of sight"]++
 		case mine && byID[f.tag.ID].ID == 0:
 			// This database handed it out and ended its lease: a release
 			// or an abandoned acquire dropped the record before the

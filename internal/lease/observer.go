@@ -30,7 +30,17 @@ func EndReason(kind string) string {
 
 // endInDB ends a lease's record with its event, and tells the observer.
 func (s *Scheduler) endInDB(id uint64, ev db.Event) error {
-	if err := s.db.EndLease(id, ev); err != nil {
+	return s.ended(s.db.EndLease(id, ev), ev)
+}
+
+// endKeptInDB is endInDB for a lease whose snapshot was out of sight and
+// is not deleted (db.EndLeaseKept).
+func (s *Scheduler) endKeptInDB(id uint64, ev db.Event) error {
+	return s.ended(s.db.EndLeaseKept(id, ev), ev)
+}
+
+func (s *Scheduler) ended(err error, ev db.Event) error {
+	if err != nil {
 		return err
 	}
 	if s.cfg.Observer != nil {

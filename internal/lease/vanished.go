@@ -132,7 +132,7 @@ func (s *Scheduler) endRecord(id uint64, due func(db.Lease) bool, event func(db.
 	if err != nil || !ok || !due(l) {
 		return false, err
 	}
-	if err := s.endInDB(id, event(l)); err != nil {
+	if err := s.endKeptInDB(id, event(l)); err != nil {
 		return false, fmt.Errorf("end lease %d: %w", id, err)
 	}
 	s.forget(id)
