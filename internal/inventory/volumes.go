@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -117,23 +118,29 @@ func (inv *Inventory) checkVolume(name string) (available bool, change *VolumeCh
 		if now == (volume.Identity{}) {
 			return true, nil, nil // not there, never was
 		}
+		if missing, err := inv.machinesMissing(name, now); err != nil || missing > 0 {
+			return false, nil, errors.Join(err, inv.firstSightUnmounted(name, missing))
+		}
 		return true, &VolumeChange{Volume: name, Change: volume.Same, First: true}, inv.putVolume(name, now, "", "")
 	}
 	was := volume.Identity{FS: known.FS, Type: known.Type, Mount: known.Mount}
 	c := volume.Compare(was, now)
+	if known.Mount && known.FS == "" {
+		// Never seen mounted: the first filesystem mounted is its own;
+		// its directory removed means the volume is gone.
+		switch {
+		case now.Mount:
+			c = volume.Same
+		case now == (volume.Identity{}):
+			return true, nil, inv.forgetVolume(name)
+		}
+	}
 	wasDown := known.State == db.VolumeUnavailable
 	switch {
 	case c == volume.Same && !wasDown && now == (volume.Identity{}):
 		// A plain directory of the root's filesystem, removed: forget it
 		// (its machines go with the rescan, as they always did).
-		if err := inv.DB.DeleteVolume(name); err != nil {
-			return true, nil, err
-		}
-		inv.mu.Lock()
-		delete(inv.vols, name)
-		delete(inv.drivers, name)
-		inv.mu.Unlock()
-		return true, nil, nil
+		return true, nil, inv.forgetVolume(name)
 	case c == volume.Same && !wasDown:
 		if known.Type != now.Type && now != (volume.Identity{}) {
 			// The same mount, but the directory's type changed: keep it
@@ -225,5 +232,56 @@ func (inv *Inventory) markUnavailable(volume string) error {
 		}
 	}
 	inv.notify()
+	return nil
+}
+
+// machinesMissing counts, for a volume seen for the first time as a plain
+// directory, the machines the database knows on it when none of them is
+// there: the volume's filesystem was not mounted when bmsched first looked
+// (the first start after an upgrade, or a rebuilt database), and its
+// directory shows what the mount covers.
+func (inv *Inventory) machinesMissing(name string, now volume.Identity) (int, error) {
+	if now.Mount {
+		return 0, nil
+	}
+	ms, err := inv.DB.Machines()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Volume != name {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(inv.Root, name, m.Name)); err == nil {
+			return 0, nil
+		}
+		n++
+	}
+	return n, nil
+}
+
+// firstSightUnmounted records a volume as unavailable, its filesystem not
+// known yet: the first filesystem mounted there is taken for it.
+func (inv *Inventory) firstSightUnmounted(name string, missing int) error {
+	v := db.Volume{Name: name, State: db.VolumeUnavailable, Mount: true, Since: time.Now().UTC()}
+	ev := inv.volumeEvent(name, "volume-unavailable", fmt.Sprintf("volume %s: bmsched knows %d machines on it, but %s holds none of them and is not a mount: its filesystem is taken for unmounted, and nothing on it is ended or deleted; mount it (or, if the volume is gone for good, remove the empty directory)",
+		name, missing, filepath.Join(inv.Root, name)))
+	if err := inv.DB.PutVolume(v, ev); err != nil {
+		return err
+	}
+	inv.setVolume(v)
+	return inv.markUnavailable(name)
+}
+
+// forgetVolume drops what is known of a volume whose directory is gone.
+func (inv *Inventory) forgetVolume(name string) error {
+	if err := inv.DB.DeleteVolume(name); err != nil {
+		return err
+	}
+	inv.mu.Lock()
+	delete(inv.vols, name)
+	delete(inv.drivers, name)
+	inv.mu.Unlock()
 	return nil
 }
