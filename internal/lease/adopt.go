@@ -35,8 +35,9 @@ type taggedSnapshot struct {
 // and adopts every other tagged snapshot under its final name as an
 // orphaned lease: a snapshot of another or a lost database, or with an id
 // this database never handed out, may hold a running build, and is never
-// taken for a leftover. Nothing else is touched.
-func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err error) {
+// taken for a leftover. Nothing else is touched. only, when not "", limits
+// it to one volume.
+func (s *Scheduler) reconcileDisk(claimed map[string]bool, only string) (removed int, err error) {
 	ms, err := s.db.Machines()
 	if err != nil {
 		return 0, err
@@ -63,8 +64,8 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool) (removed int, err err
 	var found []taggedSnapshot
 	high := counter
 	for _, m := range ms {
-		if !s.inv.Available(m.Volume) {
-			continue // its record is of a filesystem out of sight
+		if !s.inv.Available(m.Volume) || only != "" && m.Volume != only {
+			continue // its record is of a filesystem out of sight, or not asked for
 		}
 		n, top, err := s.removeTemps(m, claimed)
 		removed += n

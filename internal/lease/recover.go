@@ -34,7 +34,7 @@ func (s *Scheduler) Recover() (changed int, err error) {
 	s.mu.Lock()
 	ended := len(leases) - len(s.live)
 	s.mu.Unlock()
-	removed, err := s.reconcileDisk(claimed)
+	removed, err := s.reconcileDisk(claimed, "")
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -51,9 +51,12 @@ func (s *Scheduler) recoverLease(l db.Lease, now time.Time, claimed map[string]b
 	}
 	if !s.inv.Available(l.Volume) {
 		// Its snapshot is out of sight with its filesystem: nothing can be
-		// finished, undone or judged until the volume is back. It keeps
-		// its slot meanwhile.
+		// finished, undone or judged until the volume is back
+		// (RecoverVolume). It keeps its slot meanwhile.
 		s.load(l, nil)
+		s.mu.Lock()
+		s.live[l.ID].deferred = true
+		s.mu.Unlock()
 		return nil
 	}
 	drv, err := s.inv.Driver(l.Volume)
@@ -153,4 +156,51 @@ func (s *Scheduler) endAtRecovery(drv btrfs.Driver, l db.Lease, ev db.Event) err
 		return nil
 	}
 	return s.endInDB(l.ID, ev)
+}
+
+// RecoverVolume does, for a volume whose filesystem is back, the recovery
+// that its unavailability put off at start: each lease loaded then is
+// finished, undone or ended as Recover would have, and the volume's disk
+// is made to agree. Acquires under way elsewhere keep their temporaries.
+func (s *Scheduler) RecoverVolume(volume string) {
+	leases, err := s.db.Leases()
+	if err != nil {
+		s.log.Error("recover the leases of a volume back", "volume", volume, "err", err)
+		return
+	}
+	claimed := map[string]bool{}
+	for _, l := range leases {
+		if l.State == db.LeaseCreating {
+			claimed[l.Temp] = true
+		}
+	}
+	now := time.Now()
+	for _, l := range leases {
+		if l.Volume != volume || !s.undefer(l.ID) {
+			continue
+		}
+		if err := s.recoverLease(l, now, claimed); err != nil {
+			s.log.Error("recover a lease of a volume back", "lease", l.ID, "err", err)
+		}
+	}
+	if _, err := s.reconcileDisk(claimed, volume); err != nil {
+		s.log.Error("recover the snapshots of a volume back", "volume", volume, "err", err)
+	}
+	s.mu.Lock()
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// undefer drops a lease whose recovery was put off from memory, for
+// recoverLease to load again; false for any other.
+func (s *Scheduler) undefer(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.live[id]
+	if e == nil || !e.deferred {
+		return false
+	}
+	delete(s.live, id)
+	s.uncountLocked(e)
+	return true
 }

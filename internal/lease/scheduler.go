@@ -85,8 +85,11 @@ type entry struct {
 	ending chan struct{}
 	// retry is when the reaper tries again to delete the snapshot of a
 	// releasing lease whose delete failed; backoff is the last pause.
-	retry   time.Time
-	backoff time.Duration
+	// deferred: loaded while its volume was unavailable, its recovery
+	// put off until the volume is back (RecoverVolume).
+	deferred bool
+	retry    time.Time
+	backoff  time.Duration
 }
 
 // New returns a scheduler; call Recover before serving, then Start.

@@ -90,3 +90,47 @@ func TestFirstSightOfAnUnmountedVolume(t *testing.T) {
 		t.Fatalf("leases after the volume came back: %+v", ls.Leases)
 	}
 }
+
+// Recovery put off for a volume unavailable at start is done once it is
+// back: a lease of an earlier boot on it is kept while the volume is away
+// (nothing can be deleted there) and reaped, its snapshot deleted, when it
+// is mounted again.
+func TestRecoveryWhenTheVolumeIsBack(t *testing.T) {
+	root, _ := newRoot(t, t.TempDir())
+	fs := loopbtrfs.TB(t)
+	disk := filepath.Join(root, "disk")
+	if err := os.Mkdir(disk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bind := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v: %s", args, err, out)
+		}
+	}
+	bind("mount", "--bind", fs, disk)
+	t.Cleanup(func() { exec.Command("umount", disk).Run() })
+	addMachine(t, driverOf(t, disk), disk, "lin", "gcc")
+
+	cfg := server.Config{DB: filepath.Join(t.TempDir(), "bmsched.db"), BootID: "boot-1"}
+	d := startDaemon(t, root, cfg)
+	l, err := d.acquire(context.Background(), api.AcquireRequest{Machine: "disk/lin", Toolchain: "gcc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	bind("umount", disk)
+
+	cfg.BootID = "boot-2"
+	d = startDaemon(t, root, cfg)
+	if ls := d.leases(context.Background(), false); len(ls.Leases) != 1 {
+		t.Fatalf("the earlier boot's lease on an unavailable volume: %+v; want it kept until the volume is back", ls.Leases)
+	}
+	bind("mount", "--bind", fs, disk)
+	eventually(t, 3e9, "the earlier boot's lease to be reaped once the volume is back", func() bool {
+		return len(d.leases(context.Background(), false).Leases) == 0
+	})
+	if _, err := os.Lstat(l.Path); !os.IsNotExist(err) {
+		t.Fatalf("the reaped lease's snapshot: %v", err)
+	}
+}

@@ -69,7 +69,11 @@ func (s *Server) watchVolumes(ctx context.Context) {
 // whose filesystem changed.
 func (s *Server) actOnVolume(c inventory.VolumeChange) {
 	if !c.First {
-		s.log.Warn("volume "+c.Change.String(), "volume", c.Volume)
+		what := c.Change.String()
+		if c.Back {
+			what = "available again"
+		}
+		s.log.Warn("volume "+what, "volume", c.Volume)
 	}
 	switch {
 	case c.First:
@@ -78,7 +82,12 @@ func (s *Server) actOnVolume(c inventory.VolumeChange) {
 		// Leases and records stay as they are; the watches on what went
 		// away see nothing more.
 	case c.Back:
-		// Releases that waited for it can delete their snapshots now.
+		// What recovery put off for it is done now, on what is there;
+		// releases that waited for it delete their snapshots.
+		if err := s.inv.RescanAll("volume"); err != nil {
+			s.log.Warn("rescan after a volume came back incomplete", "volume", c.Volume, "err", err)
+		}
+		s.leases.RecoverVolume(c.Volume)
 		s.leases.RetryVolume(c.Volume)
 	default:
 		// Another filesystem: the leases of the one before end, and
