@@ -22,6 +22,11 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the daemon: own the database, watch the volumes, answer on the socket",
+		Description: "Every flag is also read from BMSCHED_ and its name in capitals with\n" +
+			"underscores (BMSCHED_MACHINES, BMSCHED_MAX_LEASES, BMSCHED_LOG_FORMAT), so that\n" +
+			"a systemd EnvironmentFile= configures the daemon; a flag given wins. Under\n" +
+			"systemd it takes the socket the .socket unit passes (LISTEN_FDS), says READY=1\n" +
+			"once recovery is done, STOPPING=1 at shutdown, and pings WatchdogSec=.",
 		Flags: serveFlags(),
 		Action: func(c *cli.Context) error {
 			if _, err := args(c, 0, 0); err != nil {

@@ -57,8 +57,8 @@ func probe(ctx context.Context, socket string, ready <-chan struct{}, within tim
 	default:
 		return nil
 	}
-	var out map[string]any
-	return api.NewClientTimeout(socket, within).Do(ctx, "GET", "/v1/health", nil, &out)
+	_, err := api.NewClientTimeout(socket, within).Health(ctx)
+	return err
 }
 
 // socketPath is where clients reach the daemon: the passed socket's
