@@ -16,8 +16,9 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 # nfpm builds the Debian package; run with go run, it stays out of go.mod.
 NFPM ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
-# A Debian version: a tag v1.2.3 gives 1.2.3 (v1.2.3-4-gabc 1.2.3+4+gabc, sorting after it),
-# an untagged commit 0.0.0~git<commit>.
+# A Debian version: a tag v1.2.3 gives 1.2.3, a commit after it
+# (v1.2.3-4-gabc) 1.2.3+4+gabc, which sorts after it, and an untagged
+# commit 0.0.0~git<commit>.
 DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\./!s/^/0.0.0~git/; s/-/+/g')
 
 # Rounds of the SIGKILL soak: make soak SOAK_ROUNDS=3
