@@ -82,13 +82,8 @@ func serveCommand() *cli.Command {
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
-			ready, done, notified := make(chan struct{}), make(chan struct{}), make(chan struct{})
-			go func() {
-				defer close(notified)
-				notifyManager(ctx, socketPath(ln, c.String("socket")), ready, done, log)
-			}()
-			// STOPPING=1 is sent before the process exits.
-			defer func() { close(done); <-notified }()
+			ready, finish := startNotify(ctx, socketPath(ln, c.String("socket")), log)
+			defer finish()
 			err = server.Run(ctx, server.Config{
 				Machines: c.String("machines"),
 				DB:       c.String("db"),

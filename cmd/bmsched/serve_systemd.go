@@ -14,6 +14,19 @@ import (
 // the descriptor serve takes when the manager passes several.
 const socketName = "bmsched"
 
+// startNotify runs notifyManager for a daemon about to start: close
+// ready once it serves, and call finish when it has stopped; finish
+// returns once STOPPING=1 is sent, before the process exits.
+func startNotify(ctx context.Context, socket string, log *slog.Logger) (ready chan struct{}, finish func()) {
+	ready = make(chan struct{})
+	done, notified := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(notified)
+		notifyManager(ctx, socket, ready, done, log)
+	}()
+	return ready, func() { close(done); <-notified }
+}
+
 // notifyManager tells a service manager (NOTIFY_SOCKET) that the daemon is
 // ready once ready is closed (recovery done, clients served), pings its
 // watchdog while the daemon answers on socket, and says STOPPING once ctx
