@@ -2,7 +2,24 @@
 
 GO ?= go
 
-.PHONY: demo test build bench soak
+.PHONY: demo test build bench soak install deb deb-check verify-units
+
+# The version and commit built into bmsched (bmsched version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VPKG = github.com/bmsched/bmsched/internal/version
+LDFLAGS = -X $(VPKG).version=$(VERSION) -X $(VPKG).commit=$(COMMIT)
+
+# make install PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+# nfpm builds the Debian package; run with go run, it stays out of go.mod.
+NFPM ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# A Debian version: a tag v1.2.3 gives 1.2.3, a commit after it
+# (v1.2.3-4-gabc) 1.2.3+4+gabc, which sorts after it, and an untagged
+# commit 0.0.0~git<commit>.
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\./!s/^/0.0.0~git/; s/-/+/g')
 
 # Rounds of the SIGKILL soak: make soak SOAK_ROUNDS=3
 SOAK_ROUNDS ?= 5
@@ -17,7 +34,44 @@ test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 build:
-	$(GO) build -o bin/bmsched ./cmd/bmsched
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/bmsched ./cmd/bmsched
+
+# The binary, the systemd units (ExecStart naming the installed binary),
+# the man page, the shell completions, and the units' environment file
+# (kept when it exists: it is the operator's).
+install: build
+	install -D -m 0755 bin/bmsched $(DESTDIR)$(PREFIX)/bin/bmsched
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/bin/bmsched|$(PREFIX)/bin/bmsched|' contrib/systemd/bmsched.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/bmsched.service
+	install -m 0644 contrib/systemd/bmsched.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/bmsched.socket
+	bin/bmsched man $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	bin/bmsched completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bmsched
+	bin/bmsched completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_bmsched
+	bin/bmsched completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bmsched.fish
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/bmsched || install -D -m 0644 contrib/systemd/bmsched.env $(DESTDIR)$(SYSCONFDIR)/default/bmsched
+
+# build/bmsched_<version>_amd64.deb, from what install lays out.
+deb:
+	rm -rf build/deb-root
+	$(MAKE) install DESTDIR=$(CURDIR)/build/deb-root PREFIX=/usr
+	DEB_VERSION='$(DEB_VERSION)' $(NFPM) package --config contrib/nfpm.yaml --packager deb --target build/
+
+# The package holds the binary, the units, the man page and the
+# completions, and its binary knows its version.
+deb-check: deb
+	contrib/check-deb build/bmsched_$(DEB_VERSION)_amd64.deb '$(VERSION)'
+
+# systemd-analyze verify of both units, on a copy whose ExecStart names
+# the built binary (verify needs it to exist) and with the man page the
+# units name; any complaint fails.
+verify-units: build
+	rm -rf build/units && mkdir -p build/units/man/man1
+	sed 's|/usr/bin/bmsched|$(CURDIR)/bin/bmsched|' contrib/systemd/bmsched.service > build/units/bmsched.service
+	cp contrib/systemd/bmsched.socket build/units/
+	bin/bmsched man build/units/man/man1
+	MANPATH=$(CURDIR)/build/units/man systemd-analyze verify build/units/bmsched.service build/units/bmsched.socket > build/units/verify.log 2>&1; \
+		rc=$$?; cat build/units/verify.log; test $$rc = 0 && test ! -s build/units/verify.log
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./...

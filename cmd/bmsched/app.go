@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/version"
 )
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -22,7 +23,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: "bmsched keeps a database of the machines, revisions, bootstrapped images and\n" +
 			"snapshot leases of a build host's machine volumes, and hands build workers\n" +
 			"unique writable snapshots. `bmsched serve` is the daemon; every other command\n" +
-			"talks to it over its Unix socket.",
+			"talks to it over its Unix socket.\n\n" +
+			"Exit codes: 0 done; 1 failed; 2 usage or invalid name; 3 not found; 4 no\n" +
+			"capacity (or a wait timed out); 5 refused by state or permission; 6 daemon not\n" +
+			"reachable.",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
@@ -48,8 +52,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			eventsCommand(),
 			statusCommand(),
 			dbCommand(),
+			versionCommand(),
+			completionCommand(),
+			manCommand(),
 		},
-		Version: version,
+		EnableBashCompletion: true,
+		Version:              version.Get().Version,
 		// Errors are printed and mapped onto exit codes by run, once.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -66,11 +74,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, c := range app.Commands {
 		setUsageErrors(c)
 	}
+	setMachineCompletion(app.Commands)
+	var vc *versionCheck
+	app.Before = func(c *cli.Context) error { vc = startVersionCheck(c); return nil }
+	app.After = func(c *cli.Context) error { vc.finish(c.App.ErrWriter); return nil }
 	return app
 }
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // usageError turns a flag parser's complaint into exit 2 with a hint at
 // the forms values take.

@@ -18,6 +18,9 @@ func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
 // run it in-process.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
+		return complete(app, args)
+	}
 	err := app.Run(permute(app, args))
 	if err == nil {
 		return 0

@@ -14,41 +14,29 @@ import (
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/sdlisten"
 	"github.com/bmsched/bmsched/internal/server"
+	"github.com/bmsched/bmsched/internal/version"
 )
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the daemon: own the database, watch the volumes, answer on the socket",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "machines", Value: "/build/machines", Usage: "machines root holding the volumes"},
-			&cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file (keep it off the machine volume)"},
-			&cli.StringFlag{Name: "driver", Value: "auto", Usage: "storage driver: auto, btrfs or plain"},
-			&cli.IntFlag{Name: "max-leases", Usage: "leases at once on the host (the worker count); 0 for no limit"},
-			&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
-			&cli.IntFlag{Name: "max-leases-per-user", Usage: "leases at once of one non-root user; 0 for no limit"},
-			&cli.DurationFlag{Name: "max-hold", Value: server.DefaultMaxHold, Usage: "the longest release --hold may keep a snapshot"},
-			&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
-			&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
-			&cli.StringFlag{Name: "build-user", Usage: "USER[:GROUP] owning what add, upgrade and bootstrap make unless --owner says otherwise (default: " + server.DefaultBuildUser + " when that user exists, else the daemon's user)"},
-			&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
-			&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; at least 1s, 0 disables it"},
-			&cli.DurationFlag{Name: "read-timeout", Value: server.DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
-			&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
-			&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
-			&cli.StringFlag{Name: "metrics-listen", Usage: "also serve Prometheus metrics (GET /metrics, nothing else) on this TCP HOST:PORT; the socket serves them in any case"},
-		},
+		Description: "Every flag is also read from BMSCHED_ and its name in capitals with\n" +
+			"underscores (BMSCHED_MACHINES, BMSCHED_MAX_LEASES, BMSCHED_LOG_FORMAT), so that\n" +
+			"a systemd EnvironmentFile= configures the daemon; a flag given wins. Under\n" +
+			"systemd it takes the socket the .socket unit passes (LISTEN_FDS), says READY=1\n" +
+			"once recovery is done, STOPPING=1 at shutdown, and pings WatchdogSec=.",
+		Flags: serveFlags(),
 		Action: func(c *cli.Context) error {
 			if _, err := args(c, 0, 0); err != nil {
 				return err
 			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-				return exitf(2, "--log-level %q: use debug, info, warn or error", c.String("log-level"))
+			log, err := serveLog(c.String("log-format"), c.String("log-level"))
+			if err != nil {
+				return err
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			switch c.String("driver") {
 			case "auto", "btrfs", "plain":
 			default:
@@ -89,12 +77,19 @@ func serveCommand() *cli.Command {
 			if _, err := server.LookupBuildUser(c.String("build-user")); err != nil {
 				return err
 			}
+			ln, err := sdlisten.Listener(socketName)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(c)
 			defer stop()
-			err := server.Run(ctx, server.Config{
+			ready, finish := startNotify(ctx, socketPath(ln, c.String("socket")), log)
+			defer finish()
+			err = server.Run(ctx, server.Config{
 				Machines: c.String("machines"),
 				DB:       c.String("db"),
 				Socket:   c.String("socket"),
+				Listener: ln,
 				Driver:   c.String("driver"),
 				Log:      log,
 
@@ -117,9 +112,9 @@ func serveCommand() *cli.Command {
 				BuildUser:    c.String("build-user"),
 
 				ReconcileEvery: c.Duration("reconcile-every"),
-				Version:        version,
+				Version:        version.Get().Version,
 				MetricsListen:  c.String("metrics-listen"),
-			}, nil)
+			}, ready)
 			if errors.Is(err, fs.ErrPermission) {
 				// Refused: the database or a directory is not this user's.
 				return exitf(api.ExitRefused, "%v", err)

@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/errkind"
+	"github.com/bmsched/bmsched/internal/version"
 )
 
 func (s *Server) routes() http.Handler {
@@ -42,7 +44,9 @@ func (s *Server) routes() http.Handler {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"ok": true, "boot_id": s.cfg.BootID, "machines": s.cfg.Machines})
+	v := version.Get()
+	writeJSON(w, api.Health{OK: true, BootID: s.cfg.BootID, Machines: s.cfg.Machines,
+		Version: v.Version, Commit: v.Commit, Go: v.Go, PID: os.Getpid()})
 }
 
 type peerKey struct{}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ type Config struct {
 	Machines string // machines root
 	DB       string // database file
 	Socket   string
+	// Listener, when not nil, is the socket the service manager made and
+	// passed (socket activation); Socket is then not created nor removed.
+	Listener net.Listener
 	Driver   string // "auto", "btrfs" or "plain"
 	BootID   string // this boot's id; read from the kernel when empty
 	Log      *slog.Logger
@@ -104,8 +108,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	cfg = cfg.withDefaults()
 	// Before anything is opened or recovered: a --socket that names
 	// something other than a stale socket stops the start untouched.
-	if err := checkSocketPath(cfg.Socket); err != nil {
-		return err
+	if cfg.Listener == nil {
+		if err := checkSocketPath(cfg.Socket); err != nil {
+			return err
+		}
 	}
 	// Snapshot paths are handed to clients in other working directories:
 	// they must be absolute, whatever --machines was given as.
@@ -165,11 +171,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	defer cancel()
 	s.watchVolumes(ctx)
 
-	ln, err := listen(cfg.Socket)
+	ln, err := s.listener()
 	if err != nil {
 		return err
 	}
-	defer os.Remove(cfg.Socket)
 	if cfg.MetricsListen != "" {
 		stop, err := s.serveMetrics(cfg.MetricsListen)
 		if err != nil {
@@ -181,14 +186,14 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	hs := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(newPeerListener(ln, cfg.MaxConnsPerUser, s.privileged, s.log)) }()
-	s.log.Info("serving", "socket", cfg.Socket, "machines", cfg.Machines, "db", cfg.DB, "build-user", fmt.Sprintf("%s (%d:%d)", build.Name, build.UID, build.GID))
+	s.log.Info("serving", "socket", ln.Addr().String(), "activated", cfg.Listener != nil, "machines", cfg.Machines, "db", cfg.DB, "build-user", fmt.Sprintf("%s (%d:%d)", build.Name, build.UID, build.GID))
 	if ready != nil {
 		close(ready)
 	}
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")

@@ -72,3 +72,29 @@ func listen(path string) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// listener is the socket the service manager passed, else the --socket
+// this daemon creates. Only the one it created is removed at exit: the
+// manager's socket outlives the daemon and queues clients for the next.
+func (s *Server) listener() (net.Listener, error) {
+	if s.cfg.Listener != nil {
+		return s.cfg.Listener, nil
+	}
+	ln, err := listen(s.cfg.Socket)
+	if err != nil {
+		return nil, err
+	}
+	return &removingListener{Listener: ln, path: s.cfg.Socket}, nil
+}
+
+// removingListener removes its socket file once closed.
+type removingListener struct {
+	net.Listener
+	path string
+}
+
+func (l *removingListener) Close() error {
+	err := l.Listener.Close()
+	os.Remove(l.path)
+	return err
+}
