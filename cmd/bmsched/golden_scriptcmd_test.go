@@ -21,7 +21,8 @@ func init() {
 // local form (<TIME>), durations that count down or up (<DUR>), and pids
 // of the script's processes ("pid": <PID>), and a plain volume's
 // filesystem type (<FSTYPE>), an operator command's list of events
-// ([<SEQ>...]); runs of spaces between table cells become
+// ([<SEQ>...]), the counters of status (<N>) and the Go version (<GO>);
+// runs of spaces between table cells become
 // two. Everything else, the names
 // and the order of fields, must match: a change of the contract shows as
 // a diff here. With BMSCHED_GOLDEN_OUT=DIR set, it writes the normalized
@@ -54,7 +55,10 @@ var (
 	pidRE     = regexp.MustCompile(`"(pid|client_pid)": [1-9]\d*`)
 	durRE     = regexp.MustCompile(`\b(\d+h)?(\d+m)?\d+(\.\d+)?(s|ms)\b`)
 	gapRE     = regexp.MustCompile(`(\S)  +`)
-	eventsRE  = regexp.MustCompile(`"events": \[[^\]]*\]`)
+	eventsRE  = regexp.MustCompile(`"events": \[[\d\s,]*\]`)
+	countRE   = regexp.MustCompile(`"(uptime_seconds|duration_seconds|size_bytes|commits|events|watches|rescans)": [0-9.e+-]+`)
+	goRE      = regexp.MustCompile(`"go": "go[^"]*"`)
+	startedRE = regexp.MustCompile(`started \(pid \d+\)`)
 	fsTypeRE  = regexp.MustCompile(`"type": "[a-z0-9]+"`)
 )
 
@@ -76,6 +80,10 @@ func normalize(ts *testscript.TestScript, s string) string {
 	// The watcher records its events of a command's changes while the
 	// command runs or just after: how many a result lists varies.
 	s = eventsRE.ReplaceAllString(s, `"events": [<SEQ>...]`)
+	// What the daemon counts as it goes, and the toolchain's version.
+	s = countRE.ReplaceAllString(s, `"$1": <N>`)
+	s = goRE.ReplaceAllString(s, `"go": "<GO>"`)
+	s = startedRE.ReplaceAllString(s, "started (pid <PID>)")
 	if ts.Getenv("DRIVER") == "plain" {
 		// A plain volume's filesystem is whatever the host's is.
 		s = fsTypeRE.ReplaceAllString(s, `"type": "<FSTYPE>"`)
