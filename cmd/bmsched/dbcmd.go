@@ -175,7 +175,7 @@ func compact(c *cli.Context, d *db.DB) error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = db.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -194,14 +194,4 @@ func compact(c *cli.Context, d *db.DB) error {
 		fmt.Fprintf(c.App.Writer, "%s: %d -> %d bytes\n", path, before.Size(), after.Size())
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

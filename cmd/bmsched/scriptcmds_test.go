@@ -221,16 +221,21 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("%s: %v", args[1], err)
-	}
+	got := exitStatus(ts, ts.Exec(args[1], args[2:]...), args[1])
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
+}
+
+// exitStatus is the exit status of a command run by ts.Exec; an error
+// that is not an exit status fails the script, naming what.
+func exitStatus(ts *testscript.TestScript, err error, what string) int {
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("%s: %v", what, err)
+	}
+	return 0
 }

@@ -104,14 +104,7 @@ func cmdRunAs(ts *testscript.TestScript, neg bool, args []string) {
 		prog = publicBinaryFor(ts, "bmsched")
 	}
 	err = ts.Exec("setpriv", append([]string{"--reuid=" + args[0], "--regid=" + args[0], "--init-groups", prog}, args[3:]...)...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("as %s %s: %v", args[0], args[2], err)
-	}
+	got := exitStatus(ts, err, "as "+args[0]+" "+args[2])
 	if got != want {
 		ts.Fatalf("%s as %s exited %d, want %d", args[2], args[0], got, want)
 	}

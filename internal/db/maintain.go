@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -93,4 +94,15 @@ func valueString(bucket, k, v []byte) string {
 		return string(v)
 	}
 	return fmt.Sprintf("%q", v)
+}
+
+// SyncDir makes a rename in dir durable: a new database file put in
+// place by compact or rebuild.
+func SyncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }

@@ -78,7 +78,7 @@ func Rebuild(cfg RebuildConfig) (Rebuilt, error) {
 	if err := os.Rename(tmp, cfg.DB); err != nil {
 		return out, fmt.Errorf("db rebuild: put the new file in place (it is at %s): %w", tmp, err)
 	}
-	return out, syncDir(filepath.Dir(cfg.DB))
+	return out, db.SyncDir(filepath.Dir(cfg.DB))
 }
 
 // fill scans the root into the new database at path and adopts its
@@ -121,14 +121,4 @@ func fill(cfg RebuildConfig, path string, ids *rootlock.IDs, out *Rebuilt) error
 	out.Machines, out.Adopted = len(ms), len(ls)
 	return d.AppendEvents(db.Event{Source: "rebuild", Kind: "db-rebuilt",
 		Message: fmt.Sprintf("database rebuilt from %s: %d machines, %d snapshots adopted as orphaned leases", cfg.Machines, len(ms), len(ls))})
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
