@@ -97,16 +97,7 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool, only string) (removed
 	reasons := map[string]int{}
 	for _, f := range found {
 		mine := f.tag.DB == s.db.ID() && f.tag.ID <= counter
-		switch {
-		case mine && byID[f.tag.ID].ID == 0 && kept[f.tag.ID]:
-			// Its lease ended while it was out of sight, and nothing
-			// deleted it: a build may still run in it.
-			if err := s.adopt(f, "its lease ended while it was out of sight (vanished, or its volume replaced)"); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			reasons["its lease ended while it was out of sight"]++
-		case mine && byID[f.tag.ID].ID == 0:
+		if mine && byID[f.tag.ID].ID == 0 && !kept[f.tag.ID] {
 			// This database handed it out and ended its lease: a release
 			// or an abandoned acquire dropped the record before the
 			// snapshot.
@@ -115,17 +106,17 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool, only string) (removed
 				continue
 			}
 			removed++
-		case mine:
-			// Its id is another snapshot's lease: not this one's.
-		default:
-			why := adoptReason(f.tag, s.db.ID())
-			if err := s.adopt(f, why); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			kind, _, _ := strings.Cut(why, " (")
-			reasons[kind]++
+			continue
 		}
+		if mine && byID[f.tag.ID].ID != 0 {
+			continue // its id is another snapshot's lease: not this one's
+		}
+		kind, detail := adoptReason(f.tag, s.db.ID(), kept[f.tag.ID])
+		if err := s.adopt(f, kind+detail); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reasons[kind]++
 	}
 	if err := s.reportAdopted(reasons); err != nil {
 		errs = append(errs, err)
@@ -133,15 +124,20 @@ func (s *Scheduler) reconcileDisk(claimed map[string]bool, only string) (removed
 	return removed, errors.Join(errs...)
 }
 
-// adoptReason says why a tagged snapshot with no record is adopted.
-func adoptReason(t tag, self string) string {
+// adoptReason says why a tagged snapshot with no record is adopted: the
+// kind, as the adoption event counts them, and what to add for its lease.
+func adoptReason(t tag, self string, kept bool) (kind, detail string) {
 	switch {
+	case kept:
+		// Its lease ended while it was out of sight, and nothing deleted
+		// it: a build may still run in it.
+		return "its lease ended while it was out of sight", " (vanished, or its volume replaced)"
 	case t.DB == "":
-		return "tagged in an older format"
+		return "tagged in an older format", ""
 	case t.DB != self:
-		return "tagged by another database (" + t.DB + ")"
+		return "tagged by another database", " (" + t.DB + ")"
 	default:
-		return "lease id above this database's counter (a restored database)"
+		return "lease id above this database's counter", " (a restored database)"
 	}
 }
 
@@ -204,7 +200,8 @@ func (s *Scheduler) removeTemps(m db.Machine, claimed map[string]bool) (removed 
 			// A plain-directory copy runs inside one request: after a
 			// restart every one left is a crash's half copy.
 			if err := os.RemoveAll(path); err != nil {
-				errs = append(errs, fmt.Errorf("remove interrupted copy: %w", err))
+				errs = append(errs, fmt.Errorf("remove interrupted copy: %w (remove it by hand once whatever holds it lets go)", err))
+				continue
 			}
 			removed++
 			continue
