@@ -47,6 +47,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			rollbackCommand(),
 			deleteCommand(),
 			bootstrapCommand(),
+			runCommand(),
 			gcCommand(),
 			demoCommand(),
 			eventsCommand(),
