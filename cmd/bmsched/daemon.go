@@ -23,12 +23,12 @@ const argvKey = "argv"
 // one runs bmschedd with the same command line.
 func daemonCommands() []*cli.Command {
 	cmds := cliapp.DaemonCommands()
-	var hand func([]*cli.Command)
-	hand = func(cmds []*cli.Command) {
+	var wire func([]*cli.Command)
+	wire = func(cmds []*cli.Command) {
 		for _, c := range cmds {
 			if len(c.Subcommands) > 0 {
 				// db alone says which subcommands there are, here.
-				hand(c.Subcommands)
+				wire(c.Subcommands)
 				continue
 			}
 			// bmschedd parses the flags, --help included.
@@ -36,7 +36,7 @@ func daemonCommands() []*cli.Command {
 			c.Action = execDaemon
 		}
 	}
-	hand(cmds)
+	wire(cmds)
 	return cmds
 }
 
@@ -53,7 +53,8 @@ func execDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// argv[0] names the daemon: it is what it is told it is.
+	// argv[0] is bmschedd's path, not bmsched's: a program that looks at
+	// its own name (a test binary standing for both does) sees the daemon.
 	err = syscall.Exec(path, append([]string{path}, argv[1:]...), os.Environ())
 	return exitf(api.ExitFailed, "run %s for bmsched %s: %v", path, c.Command.FullName(), err)
 }
