@@ -33,16 +33,20 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+# The client bmsched, which every build worker starts, and the daemon
+# bmschedd, which `bmsched serve` runs; they are installed side by side.
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/bmsched ./cmd/bmsched
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/bmschedd ./cmd/bmschedd
 
-# The binary, the systemd units (ExecStart naming the installed binary),
+# The binaries, the systemd units (ExecStart naming the installed daemon),
 # the man page, the shell completions, and the units' environment file
 # (kept when it exists: it is the operator's).
 install: build
 	install -D -m 0755 bin/bmsched $(DESTDIR)$(PREFIX)/bin/bmsched
+	install -D -m 0755 bin/bmschedd $(DESTDIR)$(PREFIX)/bin/bmschedd
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/bin/bmsched|$(PREFIX)/bin/bmsched|' contrib/systemd/bmsched.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/bmsched.service
+	sed 's|/usr/bin/bmschedd|$(PREFIX)/bin/bmschedd|' contrib/systemd/bmsched.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/bmsched.service
 	install -m 0644 contrib/systemd/bmsched.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/bmsched.socket
 	bin/bmsched man $(DESTDIR)$(PREFIX)/share/man/man1
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
@@ -57,17 +61,17 @@ deb:
 	$(MAKE) install DESTDIR=$(CURDIR)/build/deb-root PREFIX=/usr
 	DEB_VERSION='$(DEB_VERSION)' $(NFPM) package --config contrib/nfpm.yaml --packager deb --target build/
 
-# The package holds the binary, the units, the man page and the
-# completions, and its binary knows its version.
+# The package holds both binaries, the units, the man page and the
+# completions, and its binaries know their version.
 deb-check: deb
 	contrib/check-deb build/bmsched_$(DEB_VERSION)_amd64.deb '$(VERSION)'
 
 # systemd-analyze verify of both units, on a copy whose ExecStart names
-# the built binary (verify needs it to exist) and with the man page the
+# the built daemon (verify needs it to exist) and with the man page the
 # units name; any complaint fails.
 verify-units: build
 	rm -rf build/units && mkdir -p build/units/man/man1
-	sed 's|/usr/bin/bmsched|$(CURDIR)/bin/bmsched|' contrib/systemd/bmsched.service > build/units/bmsched.service
+	sed 's|/usr/bin/bmschedd|$(CURDIR)/bin/bmschedd|' contrib/systemd/bmsched.service > build/units/bmsched.service
 	cp contrib/systemd/bmsched.socket build/units/
 	bin/bmsched man build/units/man/man1
 	MANPATH=$(CURDIR)/build/units/man systemd-analyze verify build/units/bmsched.service build/units/bmsched.socket > build/units/verify.log 2>&1; \

@@ -1,22 +1,18 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"io"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/cliapp"
 	"github.com/bmsched/bmsched/internal/version"
 )
 
 func newApp(stdout, stderr io.Writer) *cli.App {
+	daemon := daemonCommands()
 	app := &cli.App{
 		Name:  "bmsched",
 		Usage: "inventory and scheduler of build machine volumes on btrfs",
@@ -29,13 +25,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"reachable.",
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "socket", Value: api.DefaultSocket, EnvVars: []string{"BMSCHED_SOCKET"}, Usage: "the daemon's Unix socket"},
-			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
-			&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "give up (exit 6) when the daemon does not accept the connection, or begin its answer, within DUR; never cuts a stream, a receive, a bootstrap's command or a wait asked for (acquire --wait, delete --timeout); 0 for no bound"},
-		},
+		Flags:     cliapp.GlobalFlags(),
 		Commands: []*cli.Command{
-			serveCommand(),
+			cliapp.Find(daemon, "serve"),
 			listCommand(),
 			showCommand(),
 			acquireCommand(),
@@ -47,11 +39,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			rollbackCommand(),
 			deleteCommand(),
 			bootstrapCommand(),
+			runCommand(),
 			gcCommand(),
-			demoCommand(),
+			cliapp.Find(daemon, "demo"),
 			eventsCommand(),
 			statusCommand(),
-			dbCommand(),
+			cliapp.Find(daemon, "db"),
 			versionCommand(),
 			completionCommand(),
 			manCommand(),
@@ -81,33 +74,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
-// usageError turns a flag parser's complaint into exit 2 with a hint at
-// the forms values take.
-func usageError(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "parse error") && strings.Contains(msg, "time"),
-		strings.Contains(msg, "-ttl") || strings.Contains(msg, "-wait") || strings.Contains(msg, "-hold") || strings.Contains(msg, "-timeout"):
-		msg += " (durations are written like 90s, 10m or 2h)"
-	case strings.Contains(msg, "parse error"):
-		msg += " (a number was expected)"
-	}
-	return &exitError{code: api.ExitUsage, err: errors.New(strings.Replace(msg, "flag -", "flag --", 1))}
-}
-
-func setUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return usageError(err)
-	}
-	for _, sub := range c.Subcommands {
-		setUsageErrors(sub)
-	}
-}
-
-// DefaultTimeout is the global --timeout: a daemon that is up answers in
-// milliseconds.
-const DefaultTimeout = 30 * time.Second
-
 // client returns a client of the daemon named by --socket, bounded by the
 // global --timeout.
 func client(c *cli.Context) *api.Client { return clientWaiting(c, 0) }
@@ -132,29 +98,4 @@ func clientWaiting(c *cli.Context, wait time.Duration) *api.Client {
 	cl := api.NewClientTimeout(c.String("socket"), d)
 	cl.Doing = commandLine(c)
 	return cl
-}
-
-// signalContext is cancelled by SIGINT or SIGTERM.
-func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-}
-
-// args checks the number of positional arguments.
-func args(c *cli.Context, min, max int) ([]string, error) {
-	a := c.Args().Slice()
-	if len(a) < min || (max >= 0 && len(a) > max) {
-		usage := strings.TrimSpace("bmsched " + c.Command.Name + " " + c.Command.ArgsUsage)
-		if len(a) > max && max >= 0 {
-			return nil, exitf(api.ExitUsage, "unexpected argument %q; usage: %s (see bmsched %s --help)", a[max], usage, c.Command.Name)
-		}
-		return nil, exitf(api.ExitUsage, "missing argument; usage: %s (see bmsched %s --help)", usage, c.Command.Name)
-	}
-	return a, nil
-}
-
-// stopSignals is cancelled by SIGINT, SIGTERM or SIGPIPE. Asking for
-// SIGPIPE also turns a write to a closed pipe on stdout, which would kill
-// the process before any deferred cleanup ran, into an EPIPE error.
-func stopSignals(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
 }

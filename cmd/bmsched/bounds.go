@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/lease"
 )
 
 // atLeast refuses duration flags that are given and shorter than min,
@@ -23,5 +22,5 @@ func atLeast(c *cli.Context, min time.Duration, flags ...string) error {
 
 // leaseDurations are the TTL and hold flags of acquire, renew and release.
 func leaseDurations(c *cli.Context, flags ...string) error {
-	return atLeast(c, lease.MinDuration, flags...)
+	return atLeast(c, api.MinLeaseDuration, flags...)
 }

@@ -66,7 +66,7 @@ const fishMachines = `complete -c bmsched -n '__fish_seen_subcommand_from ` + ma
 `
 
 // machineCommands take MACHINE as their first argument.
-const machineCommands = "list show acquire leases upgrade rollback delete bootstrap"
+const machineCommands = "list show acquire run leases upgrade rollback delete bootstrap"
 
 // completeMachines is the BashComplete of the commands that take a
 // machine: machine names for the first argument, the machine's toolchains
@@ -87,7 +87,7 @@ func completeMachines(c *cli.Context) {
 		if cl.Do(ctx, "GET", "/v1/machines", nil, &l) == nil {
 			printLines(c.App.Writer, machineNames(l.Machines))
 		}
-	case len(a) == 1 && (c.Command.Name == "acquire" || c.Command.Name == "bootstrap"):
+	case len(a) == 1 && (c.Command.Name == "acquire" || c.Command.Name == "run" || c.Command.Name == "bootstrap"):
 		var m api.Machine
 		if cl.Do(ctx, "GET", "/v1/machine?"+url.Values{"m": {a[0]}}.Encode(), nil, &m) == nil {
 			var ts []string

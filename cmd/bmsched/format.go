@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,12 +9,6 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 )
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
 
 func printList(w io.Writer, l api.List) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -49,6 +49,10 @@ func publicBinary(t testing.TB) string {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// bmsched runs bmschedd, found beside it, for serve, demo and db.
+	if err := os.Link(bin, filepath.Join(dir, "bmschedd")); err != nil {
+		t.Fatal(err)
+	}
 	return bin
 }
 

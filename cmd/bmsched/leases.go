@@ -20,41 +20,19 @@ func acquireCommand() *cli.Command {
 		Name:      "acquire",
 		Usage:     "make a writable snapshot of a toolchain image under a lease; prints its path",
 		ArgsUsage: "MACHINE TOOLCHAIN",
-		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "wait", Usage: "wait up to DUR for capacity instead of failing at once"},
-			&cli.DurationFlag{Name: "ttl", Usage: "end the lease after DUR unless renewed"},
-			&cli.IntFlag{Name: "owner-pid", Usage: "end the lease when process PID exits (a worker passes its own pid)"},
-			&cli.StringFlag{Name: "label", Usage: "free-form owner label, e.g. bbot-agent@1"},
-			&cli.IntFlag{Name: "priority", Usage: "queue priority; higher is served first"},
-			&cli.BoolFlag{Name: "allow-stale", Usage: "accept an image bootstrapped from an older revision"},
-		},
+		Flags: append(acquireFlags(),
+			&cli.IntFlag{Name: "owner-pid", Usage: "end the lease when process PID exits (a worker passes its own pid)"}),
 		Action: func(c *cli.Context) error {
 			a, err := args(c, 2, 2)
 			if err != nil {
 				return err
 			}
-			if c.Duration("wait") < 0 {
-				return exitf(api.ExitUsage, "--wait %s: a duration must not be negative", c.Duration("wait"))
-			}
-			if err := leaseDurations(c, "ttl"); err != nil {
-				return err
-			}
 			if c.IsSet("owner-pid") && c.Int("owner-pid") <= 0 {
 				return exitf(api.ExitUsage, "--owner-pid %d: not a process id (a worker passes its own, $$)", c.Int("owner-pid"))
 			}
-			if err := api.ValidLabel(c.String("label")); err != nil {
-				return exitf(api.ExitUsage, "--%v", err)
-			}
-			req := api.AcquireRequest{
-				Machine: a[0], Toolchain: a[1],
-				OwnerPID: c.Int("owner-pid"), Label: c.String("label"),
-				Priority: c.Int("priority"), AllowStale: c.Bool("allow-stale"),
-			}
-			if d := c.Duration("wait"); d > 0 {
-				req.Wait = d.String()
-			}
-			if d := c.Duration("ttl"); d > 0 {
-				req.TTL = d.String()
+			req, err := acquireRequest(c, a[0], a[1], c.Int("owner-pid"))
+			if err != nil {
+				return err
 			}
 			var l api.Lease
 			if err := clientWaiting(c, c.Duration("wait")).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {

@@ -1,15 +1,13 @@
-// Command bmsched keeps the inventory of a build host's machine volumes and
-// hands build workers writable snapshots of their images.
+// Command bmsched is the client of the bmsched daemon: build workers'
+// acquire, run and release, and operators' commands. The daemon is the
+// separate program bmschedd, which `bmsched serve` runs; bmsched links
+// none of it, so that each worker's process starts fast.
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/errkind"
 )
 
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
@@ -21,6 +19,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
 		return complete(app, args)
 	}
+	// The daemon's commands run bmschedd with the command line as given.
+	app.Metadata = map[string]any{argvKey: args}
 	err := app.Run(permute(app, args))
 	if err == nil {
 		return 0
@@ -28,34 +28,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Errors name paths and entries, which may hold control characters.
 	fmt.Fprintln(stderr, "bmsched:", escText(err.Error()))
 	return exitCode(err)
-}
-
-// exitError carries an exit code of the CLI contract.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func exitf(code int, format string, args ...any) error {
-	return &exitError{code: code, err: fmt.Errorf(format, args...)}
-}
-
-func exitCode(err error) int {
-	var ee *exitError
-	var ae *api.Error
-	var ue *api.UnreachableError
-	switch {
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.As(err, &ae):
-		return ae.Exit
-	case errors.As(err, &ue):
-		return api.ExitUnreachable
-	}
-	// An error of the daemon's own packages, run in this process (db
-	// rebuild, serve's start): its kind gives the code, as on the wire.
-	return api.ExitCode(errkind.Of(err))
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/urfave/cli/v2"
+
+	"github.com/bmsched/bmsched/internal/cliapp"
 )
 
 func manCommand() *cli.Command {
@@ -59,9 +61,9 @@ func manEnvironment() string {
 	var b strings.Builder
 	b.WriteString("\n# ENVIRONMENT\n\n")
 	b.WriteString("**BMSCHED_SOCKET**\n: the daemon's socket, as **--socket**.\n\n")
-	for _, f := range serveFlags() {
+	for _, f := range cliapp.ServeFlags() {
 		name := f.Names()[0]
-		fmt.Fprintf(&b, "**%s**\n: **serve --%s**; a flag given on the command line wins.\n\n", envName(name), name)
+		fmt.Fprintf(&b, "**%s**\n: **serve --%s**; a flag given on the command line wins.\n\n", cliapp.EnvName(name), name)
 	}
 	b.WriteString("**NOTIFY_SOCKET**, **WATCHDOG_USEC**, **LISTEN_FDS**\n: set by systemd: **serve** notifies readiness, pings the watchdog and takes the socket of **bmsched.socket**.\n\n")
 	b.WriteString("# FILES\n\n")

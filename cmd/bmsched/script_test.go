@@ -8,12 +8,14 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/bmsched/bmsched/internal/daemoncli"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"bmsched":       func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+		"bmschedd":      func() { os.Exit(daemoncli.Run(os.Args, os.Stdout, os.Stderr)) },
 		"bmsched-stall": func() { os.Exit(stallMain()) },
 	})
 }

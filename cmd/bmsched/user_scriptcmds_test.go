@@ -141,6 +141,10 @@ func publicBinaryFor(ts *testscript.TestScript, name string) string {
 	ts.Check(err)
 	_, err = io.Copy(dst, src)
 	ts.Check(errors.Join(err, dst.Close()))
+	if name == "bmsched" {
+		// bmsched runs bmschedd, found beside it, for serve and db.
+		ts.Check(os.Link(bin, filepath.Join(dir, "bmschedd")))
+	}
 	ts.Check(os.Chmod(filepath.Dir(ts.Getenv("SOCK")), 0o755))
 	publicBins.Store(key, bin)
 	return bin

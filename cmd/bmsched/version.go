@@ -1,12 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/bmsched/bmsched/internal/version"
+	"github.com/bmsched/bmsched/internal/cliapp"
 )
 
 func versionCommand() *cli.Command {
@@ -22,17 +21,7 @@ func versionCommand() *cli.Command {
 	}
 }
 
-// printVersion is what `bmsched version` and `bmsched --version` print.
+// printVersion is what `bmsched version` prints.
 func printVersion(w io.Writer, asJSON bool) error {
-	v := version.Get()
-	if asJSON {
-		return printJSON(w, v)
-	}
-	_, err := fmt.Fprintf(w, "bmsched %s\ncommit %s\n%s\n", v.Version, v.Commit, v.Go)
-	return err
-}
-
-func init() {
-	// --version agrees with `bmsched version`, --json included.
-	cli.VersionPrinter = func(c *cli.Context) { _ = printVersion(c.App.Writer, c.Bool("json")) }
+	return cliapp.PrintVersion(w, "bmsched", asJSON)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -10,6 +11,11 @@ import (
 // add and upgrade --receive aside: every request of the contract fits in
 // far less, and a larger one only grows the daemon and its database.
 const MaxBody = 64 << 10
+
+// MinLeaseDuration is the shortest TTL or hold the daemon takes
+// (internal/lease's MinDuration): the client refuses shorter ones before
+// sending anything, without linking the scheduler.
+const MinLeaseDuration = time.Second
 
 // MaxLabel is the longest owner label, in bytes.
 const MaxLabel = 256

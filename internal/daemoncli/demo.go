@@ -1,42 +1,36 @@
-package main
+package daemoncli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/cliapp"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
-func demoCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "demo",
-		Usage: "lay out a sample machine volume in a temporary directory, run the daemon on it and walk through the commands",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "plain", Usage: "use plain directories even where a loop-mounted btrfs could be made"},
-		},
-		Action: func(c *cli.Context) error {
-			// Every way out cleans up (the loop device, the mount, the
-			// temporary directory), so the signals that would end the
-			// process stop the walk-through instead: SIGINT, SIGTERM, and
-			// SIGPIPE when its reader goes (`bmsched demo | head`).
-			ctx, stop := stopSignals(c.Context)
-			defer stop()
-			err := runDemo(ctx, c.App.Writer, c.App.ErrWriter, c.Bool("plain"))
-			if ctx.Err() != nil {
-				return exitf(api.ExitFailed, "demo interrupted: stopped the daemon and removed the sample volume")
-			}
-			return err
-		},
+// demo walks through the commands on a sample volume.
+func demo(c *cli.Context) error {
+	// Every way out cleans up (the loop device, the mount, the
+	// temporary directory), so the signals that would end the
+	// process stop the walk-through instead: SIGINT, SIGTERM, and
+	// SIGPIPE when its reader goes (`bmsched demo | head`).
+	ctx, stop := stopSignals(c.Context)
+	defer stop()
+	err := runDemo(ctx, c.App.Writer, c.App.ErrWriter, c.Bool("plain"))
+	if ctx.Err() != nil {
+		return exitf(api.ExitFailed, "demo interrupted: stopped the daemon and removed the sample volume")
 	}
+	return err
 }
 
 // runDemo sets up a volume (a loop-mounted btrfs as root with btrfs-progs,
@@ -156,28 +150,27 @@ func demoSteps(ctx context.Context, stdout io.Writer, sock, scratch string) erro
 		{"delete", "linux-gcc_6"},
 		{"events"},
 	}
+	// The steps are the client's, which bmschedd does not link.
+	client, err := cliapp.Program("bmsched")
+	if err != nil {
+		return err
+	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\n$ bmsched %s\n", shellJoin(s))
-		argv := append([]string{"bmsched", "--socket", sock}, s...)
-		if code := run(argv, stdout, stdout); code != 0 {
-			return exitf(code, "demo step `bmsched %s` failed", shellJoin(s))
+		fmt.Fprintf(stdout, "\n$ bmsched %s\n", cliapp.ShellJoin(s))
+		cmd := exec.CommandContext(ctx, client, append([]string{"--socket", sock}, s...)...)
+		cmd.Stdout, cmd.Stderr = stdout, stdout
+		if err := cmd.Run(); err != nil {
+			code := api.ExitFailed
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() > 0 {
+				code = ee.ExitCode()
+			}
+			return exitf(code, "demo step `bmsched %s` failed: %v", cliapp.ShellJoin(s), err)
 		}
 	}
 	fmt.Fprintln(stdout, "\n# demo done: the daemon stops and the volume is removed")
 	return nil
-}
-
-// shellJoin quotes the arguments that need it, for printing a command.
-func shellJoin(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = a
-		if strings.ContainsAny(a, " $'\"<>|&;") {
-			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(q, " ")
 }

@@ -1,20 +1,28 @@
-package main
+package cliapp
 
 import (
-	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/bmsched/bmsched/internal/server"
 )
 
-// serveFlags are serve's flags, each also read from BMSCHED_<FLAG>, so that
+// The daemon's defaults, as serve's help shows them. They are the
+// server's (internal/server), repeated here so that the client need not
+// link the server to print them; a test in internal/daemoncli keeps them
+// equal.
+const (
+	DefaultMaxHold         = 24 * time.Hour
+	DefaultBuildUser       = "build"
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultIdleTimeout     = time.Minute
+	DefaultMaxConnsPerUser = 128
+)
+
+// ServeFlags are serve's flags, each also read from BMSCHED_<FLAG>, so that
 // a unit's EnvironmentFile= configures the daemon without editing
 // ExecStart.
-func serveFlags() []cli.Flag {
+func ServeFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "machines", Value: "/build/machines", Usage: "machines root holding the volumes"},
 		&cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file (keep it off the machine volume)"},
@@ -22,28 +30,28 @@ func serveFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-leases", Usage: "leases at once on the host (the worker count); 0 for no limit"},
 		&cli.IntFlag{Name: "max-leases-per-machine", Usage: "leases at once per machine; 0 for no limit"},
 		&cli.IntFlag{Name: "max-leases-per-user", Usage: "leases at once of one non-root user; 0 for no limit"},
-		&cli.DurationFlag{Name: "max-hold", Value: server.DefaultMaxHold, Usage: "the longest release --hold may keep a snapshot"},
+		&cli.DurationFlag{Name: "max-hold", Value: DefaultMaxHold, Usage: "the longest release --hold may keep a snapshot"},
 		&cli.StringSliceFlag{Name: "toolchains", Usage: "configured toolchains (a,b); gc --boot deletes images of others"},
 		&cli.StringFlag{Name: "operators", Usage: "group whose members may run operator commands (default: root only)"},
-		&cli.StringFlag{Name: "build-user", Usage: "USER[:GROUP] owning what add, upgrade and bootstrap make unless --owner says otherwise (default: " + server.DefaultBuildUser + " when that user exists, else the daemon's user)"},
+		&cli.StringFlag{Name: "build-user", Usage: "USER[:GROUP] owning what add, upgrade and bootstrap make unless --owner says otherwise (default: " + DefaultBuildUser + " when that user exists, else the daemon's user)"},
 		&cli.BoolFlag{Name: "gc-on-boot", Usage: "run gc --boot at start when the host rebooted"},
 		&cli.DurationFlag{Name: "reconcile-every", Value: 2 * time.Minute, Usage: "period of the full rescan that repairs what the watcher missed; at least 1s, 0 disables it"},
-		&cli.DurationFlag{Name: "read-timeout", Value: server.DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
-		&cli.DurationFlag{Name: "idle-timeout", Value: server.DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
-		&cli.IntFlag{Name: "max-conns-per-user", Value: server.DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
+		&cli.DurationFlag{Name: "read-timeout", Value: DefaultReadTimeout, Usage: "time a client has to send a request's headers and body"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: DefaultIdleTimeout, Usage: "close a connection idle between requests after DUR"},
+		&cli.IntFlag{Name: "max-conns-per-user", Value: DefaultMaxConnsPerUser, Usage: "connections one user may have open at once; keep it above the workers that run as one user (root, operators and the daemon's user are never capped); 0 for no cap"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text (key=value lines) or json (one object a line)"},
 		&cli.StringFlag{Name: "metrics-listen", Usage: "also serve Prometheus metrics (GET /metrics, nothing else) on this TCP HOST:PORT; the socket serves them in any case"},
 	}
 	for _, f := range flags {
-		setEnvVar(f, envName(f.Names()[0]))
+		setEnvVar(f, EnvName(f.Names()[0]))
 	}
 	return flags
 }
 
-// envName is the variable that stands for flag name: BMSCHED_MAX_LEASES
+// EnvName is the variable that stands for flag name: BMSCHED_MAX_LEASES
 // for --max-leases.
-func envName(flag string) string {
+func EnvName(flag string) string {
 	return "BMSCHED_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
@@ -64,20 +72,4 @@ func setEnvVar(f cli.Flag, env string) {
 		// A new kind of flag must be added here, or the unit cannot set it.
 		panic("serve flag " + f.Names()[0] + ": no environment variable for its type")
 	}
-}
-
-// serveLog is the daemon's logger, on stderr (the journal under systemd).
-func serveLog(format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, exitf(2, "--log-level %q: use debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return nil, exitf(2, "--log-format %q: use text or json", format)
 }

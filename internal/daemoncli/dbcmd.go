@@ -1,4 +1,4 @@
-package main
+package daemoncli
 
 import (
 	"errors"
@@ -15,76 +15,43 @@ import (
 	"github.com/bmsched/bmsched/migrations"
 )
 
-func dbCommand() *cli.Command {
-	dbFlag := &cli.StringFlag{Name: "db", Value: "/var/lib/bmsched/bmsched.db", Usage: "database file"}
-	return &cli.Command{
-		Name:               "db",
-		Usage:              "offline maintenance of the database (refused while a daemon holds it)",
-		CustomHelpTemplate: dbHelpTemplate,
-		Action: func(c *cli.Context) error {
-			if c.Args().Present() {
-				return exitf(api.ExitUsage, "unknown db subcommand %q: use check, dump, migrate or compact (`bmsched help db`)", c.Args().First())
-			}
-			return exitf(api.ExitUsage, "db needs a subcommand: check, dump, migrate or compact (`bmsched help db`)")
-		},
-		Subcommands: []*cli.Command{
-			{
-				Name:   "check",
-				Usage:  "verify the file and every record",
-				Flags:  []cli.Flag{dbFlag},
-				Action: runCheck,
-			},
-			{
-				Name:  "dump",
-				Usage: "print every record as `bucket key json`",
-				Flags: []cli.Flag{dbFlag},
-				Action: func(c *cli.Context) error {
-					d, err := openOffline(c, true)
-					if err != nil {
-						return err
-					}
-					defer d.Close()
-					if c.Bool("json") {
-						return dumpJSON(c, d)
-					}
-					return d.Dump(c.App.Writer)
-				},
-			},
-			{
-				Name:  "migrate",
-				Usage: "apply pending schema migrations (the daemon also does at start)",
-				Flags: []cli.Flag{dbFlag},
-				Action: func(c *cli.Context) error {
-					d, err := openOffline(c, false)
-					if err != nil {
-						return err
-					}
-					defer d.Close()
-					if c.Bool("json") {
-						return printJSON(c.App.Writer, dbResult{DB: d.Path(), SchemaVersion: migrations.Latest()})
-					}
-					fmt.Fprintf(c.App.Writer, "%s: schema version %d\n", d.Path(), migrations.Latest())
-					return nil
-				},
-			},
-			{
-				Name:  "compact",
-				Usage: "rewrite the file without its free pages",
-				Flags: []cli.Flag{dbFlag},
-				Action: func(c *cli.Context) error {
-					// Read-only: compacting migrates nothing, and the shared
-					// lock keeps a daemon from starting until it is done.
-					d, err := openOffline(c, true)
-					if err != nil {
-						return err
-					}
-					defer d.Close()
-					return compact(c, d)
-				},
-			},
-			dbRebuildCommand(dbFlag),
-		},
-	}
+// dbActions are the actions of the db subcommands.
+var dbActions = map[string]cli.ActionFunc{
+	"check": runCheck,
+	"dump": func(c *cli.Context) error {
+		d, err := openOffline(c, true)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if c.Bool("json") {
+			return dumpJSON(c, d)
+		}
+		return d.Dump(c.App.Writer)
+	},
+	"migrate": func(c *cli.Context) error {
+		d, err := openOffline(c, false)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if c.Bool("json") {
+			return printJSON(c.App.Writer, dbResult{DB: d.Path(), SchemaVersion: migrations.Latest()})
+		}
+		fmt.Fprintf(c.App.Writer, "%s: schema version %d\n", d.Path(), migrations.Latest())
+		return nil
+	},
+	"compact": func(c *cli.Context) error {
+		// Read-only: compacting migrates nothing, and the shared
+		// lock keeps a daemon from starting until it is done.
+		d, err := openOffline(c, true)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return compact(c, d)
+	},
+	"rebuild": rebuild,
 }
 
 // runCheck is `db check`: a damaged file is one line and exit 1; records
@@ -119,22 +86,6 @@ func runCheck(c *cli.Context) error {
 	}
 	return nil
 }
-
-// dbHelpTemplate lists the subcommands from the command itself: `bmsched
-// help db` renders it before the command is set up, when urfave/cli's own
-// subcommand template still sees no subcommands.
-const dbHelpTemplate = `NAME:
-   bmsched db - {{.Usage}}
-
-USAGE:
-   bmsched db COMMAND --db FILE
-
-COMMANDS:{{range .Subcommands}}{{if not .Hidden}}
-   {{join .Names ", "}}{{"\t"}}{{.Usage}}{{end}}{{end}}
-
-OPTIONS:
-   --db FILE   the database file (default: /var/lib/bmsched/bmsched.db)
-`
 
 func openOffline(c *cli.Context, readOnly bool) (*db.DB, error) {
 	if _, err := args(c, 0, 0); err != nil {

@@ -1,4 +1,4 @@
-package main
+package cliapp
 
 import "testing"
 
@@ -11,11 +11,11 @@ func TestEscape(t *testing.T) {
 		{"rtl\u202eevil", `"rtl\u202eevil"`, `rtl\u202eevil`},
 		{"bad\xffbyte", `"bad\xffbyte"`, `bad\xffbyte`},
 	} {
-		if got := esc(c.in); got != c.esc {
-			t.Errorf("esc(%q) = %s, want %s", c.in, got, c.esc)
+		if got := Esc(c.in); got != c.esc {
+			t.Errorf("Esc(%q) = %s, want %s", c.in, got, c.esc)
 		}
-		if got := escText(c.in); got != c.text {
-			t.Errorf("escText(%q) = %s, want %s", c.in, got, c.text)
+		if got := EscText(c.in); got != c.text {
+			t.Errorf("EscText(%q) = %s, want %s", c.in, got, c.text)
 		}
 	}
 }

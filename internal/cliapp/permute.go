@@ -1,4 +1,4 @@
-package main
+package cliapp
 
 import (
 	"strings"
@@ -6,11 +6,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// permute reorders a command line so that flags may stand before or after
+// Permute reorders a command line so that flags may stand before or after
 // positional arguments, as users expect: urfave/cli v2 stops parsing flags
 // at the first positional argument. Global flags given after the command
 // move in front of it. Everything after "--" stays as it is, in place.
-func permute(app *cli.App, argv []string) []string {
+func Permute(app *cli.App, argv []string) []string {
 	if len(argv) < 2 {
 		return argv
 	}

@@ -1,4 +1,4 @@
-package main
+package cliapp
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 // printed raw, an escape sequence in one could rewrite an operator's
 // terminal. Human output escapes them; JSON carries them exact.
 
-// printable reports whether s is valid UTF-8 of printable characters only.
-func printable(s string) bool {
+// Printable reports whether s is valid UTF-8 of printable characters only.
+func Printable(s string) bool {
 	for _, r := range s {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return false
@@ -22,19 +22,19 @@ func printable(s string) bool {
 	return true
 }
 
-// esc prints a name, label or path as it is when it is printable, else
+// Esc prints a name, label or path as it is when it is printable, else
 // Go-quoted ("a\x1b[2Jb"), so that the reader sees it is unusual.
-func esc(s string) string {
-	if printable(s) {
+func Esc(s string) string {
+	if Printable(s) {
 		return s
 	}
 	return strconv.Quote(s)
 }
 
-// escText escapes the non-printable characters of a sentence (an event's
+// EscText escapes the non-printable characters of a sentence (an event's
 // message, a stray's reason) one by one, leaving the rest readable.
-func escText(s string) string {
-	if printable(s) {
+func EscText(s string) string {
+	if Printable(s) {
 		return s
 	}
 	var b strings.Builder
