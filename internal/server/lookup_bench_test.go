@@ -30,8 +30,9 @@ func benchMachineName(i int) string { return fmt.Sprintf("linux-gcc_%04d", i) }
 
 func benchVolume(i int) string { return []string{"default", "fast"}[i%2] }
 
-// benchServer is a Server with just what the read handlers use.
-func benchServer(b *testing.B) *Server {
+// benchServer is a Server with just what the read handlers use, over a
+// database of machines machines with leases leases each.
+func benchServer(b testing.TB, machines, leases int) *Server {
 	b.Helper()
 	dir := b.TempDir()
 	d, err := db.Open(filepath.Join(dir, "bmsched.db"), db.Options{})
@@ -39,7 +40,7 @@ func benchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { d.Close() })
-	for i := range benchMachines {
+	for i := range machines {
 		vol, name := benchVolume(i), benchMachineName(i)
 		m := &db.Machine{Volume: vol, Name: name, Dir: filepath.Join("/build/machines", vol, name), State: "active", Current: 2}
 		for rev := uint64(1); rev <= 2; rev++ {
@@ -48,8 +49,8 @@ func benchServer(b *testing.B) *Server {
 		for _, t := range []string{"stage", "test", "release"} {
 			m.Images = append(m.Images, db.Image{Toolchain: t, BaseRevision: 2, Subvol: db.Subvol{UUID: name + t, Readonly: true}})
 		}
-		for j := range benchLeases {
-			id := uint64(i*benchLeases + j + 1)
+		for j := range leases {
+			id := uint64(i*leases + j + 1)
 			m.Snapshots = append(m.Snapshots, db.Snapshot{Name: fmt.Sprintf("%s-stage-%03d", name, id), Toolchain: "stage", ID: fmt.Sprintf("%03d", id)})
 		}
 		if err := d.UpdateMachine(vol, name, func(*db.Machine) (*db.Machine, []db.Event, error) { return m, nil, nil }); err != nil {
@@ -59,11 +60,11 @@ func benchServer(b *testing.B) *Server {
 	// Leases in shared commits: ids follow the order of the commits, and
 	// each lease names its own machine whatever id it gets.
 	var wg sync.WaitGroup
-	errs := make(chan error, benchMachines)
-	for i := range benchMachines {
+	errs := make(chan error, machines)
+	for i := range machines {
 		wg.Go(func() {
 			vol, name := benchVolume(i), benchMachineName(i)
-			for range benchLeases {
+			for range leases {
 				_, err := d.CreateLease(func(id uint64) db.Lease {
 					snap := fmt.Sprintf("%s-stage-%03d", name, id)
 					return db.Lease{Volume: vol, Machine: name, Toolchain: "stage", Snapshot: snap,
@@ -105,7 +106,7 @@ func serveBench(b *testing.B, handler http.HandlerFunc, target string) {
 }
 
 func BenchmarkResolve(b *testing.B) {
-	s := benchServer(b)
+	s := benchServer(b, benchMachines, benchLeases)
 	name := benchMachineName(benchMachines / 2)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -118,18 +119,18 @@ func BenchmarkResolve(b *testing.B) {
 }
 
 func BenchmarkList(b *testing.B) {
-	s := benchServer(b)
+	s := benchServer(b, benchMachines, benchLeases)
 	b.Run("all", func(b *testing.B) { serveBench(b, s.listMachines, "/v1/machines") })
 	b.Run("one", func(b *testing.B) { serveBench(b, s.listMachines, "/v1/machines?m="+benchMachineName(7)) })
 }
 
 func BenchmarkShow(b *testing.B) {
-	s := benchServer(b)
+	s := benchServer(b, benchMachines, benchLeases)
 	serveBench(b, s.showMachine, "/v1/machine?m="+benchMachineName(benchMachines/2))
 }
 
 func BenchmarkLeases(b *testing.B) {
-	s := benchServer(b)
+	s := benchServer(b, benchMachines, benchLeases)
 	b.Run("all", func(b *testing.B) { serveBench(b, s.listLeases, "/v1/leases") })
 	b.Run("machine", func(b *testing.B) { serveBench(b, s.listLeases, "/v1/leases?m="+benchMachineName(7)) })
 }
