@@ -88,7 +88,7 @@ func benchServer(b testing.TB, machines, leases int) *Server {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &Server{db: d, inv: inv, leases: lease.New(lease.Config{Log: log}, d, inv), log: log}
+	return &Server{cfg: Config{Machines: "/build/machines"}, db: d, inv: inv, leases: lease.New(lease.Config{Log: log}, d, inv), log: log}
 }
 
 // serveBench runs handler on GET target b.N times.

@@ -77,6 +77,16 @@ func TestLookupsAgreeWithFullScan(t *testing.T) {
 			t.Errorf("leases of %s:\n%s\nwant:\n%s", m.Name, got, want)
 		}
 	}
+	// release PATH and release NAME find the live lease through the
+	// index of its machine.
+	for _, l := range []db.Lease{ls[0], ls[len(ls)/2], ls[len(ls)-1]} {
+		for _, ref := range []string{l.Path, l.Snapshot} {
+			got, err := s.resolveLeaseRef(ref)
+			if err != nil || got.ID != l.ID || got.Ended {
+				t.Errorf("lease of %s: %+v, %v; want live lease %d", ref, got, err, l.ID)
+			}
+		}
+	}
 	// A machine deleted drops out of every lookup.
 	gone := ms[42]
 	if err := s.db.UpdateMachine(gone.Volume, gone.Name, func(*db.Machine) (*db.Machine, []db.Event, error) { return nil, nil, nil }); err != nil {
