@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -180,5 +181,67 @@ func TestIndexDropsRolledBackChanges(t *testing.T) {
 	d.ix.mu.RUnlock()
 	if kept {
 		t.Fatal("lease 7 of the failed transaction reached the index with the next commit")
+	}
+}
+
+// TestIndexUnderConcurrentWriters: writers sharing commits and readers
+// at once (run with -race); once they stop, the index agrees with the
+// records.
+func TestIndexUnderConcurrentWriters(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "bmsched.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ls, err := d.MachineLeases("default", "a")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, l := range ls {
+				if l.Machine != "a" {
+					t.Errorf("leases of a include %+v", l)
+				}
+			}
+			d.MachinesNamed("a")
+		}
+	})
+	var writers sync.WaitGroup
+	for w := range 4 {
+		writers.Go(func() {
+			for i := range 25 {
+				l, err := d.CreateLease(func(uint64) Lease { return Lease{Volume: "default", Machine: "a"} })
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == w%2 {
+					if err := d.EndLease(l.ID); err != nil {
+						t.Error(err)
+					}
+				}
+				if err := d.UpdateMachine("default", "a", func(*Machine) (*Machine, []Event, error) {
+					return &Machine{Volume: "default", Name: "a"}, nil, nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	readers.Wait()
+	checkLookups(t, d, []string{"default"}, []string{"a"})
+	if ls, err := d.MachineLeases("default", "a"); err != nil || len(ls) != 50 {
+		t.Fatalf("%d leases of a (%v), want 50 (100 made, 50 ended)", len(ls), err)
 	}
 }
