@@ -10,27 +10,46 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Delete removes the subvolume at path. It clears the read-only flag
-// first, so that a read-only subvolume's nested subvolumes can be unlinked
-// from it, then asks the kernel to destroy it in one ioctl: the kernel
-// drops the whole tree in the background, which is the point of keeping
-// images in subvolumes. Only when the kernel refuses because nested
-// subvolumes hang off this one are they looked for and deleted, deepest
-// first.
+// Delete removes the subvolume at path with one ioctl: the kernel drops
+// the whole tree in the background, which is the point of keeping images
+// in subvolumes. The read-only flag is left alone unless the kernel
+// refuses: clearing it costs a btrfs transaction commit of its own, and
+// root may destroy a read-only subvolume as it is; a user without
+// CAP_SYS_ADMIN may not (EPERM, EROFS or EACCES), and nested subvolumes
+// can only be unlinked from a writable one. Only when the kernel says
+// that nested subvolumes hang off this one are they looked for and
+// deleted, deepest first.
 func (Btrfs) Delete(path string) error {
 	const op = "delete subvolume"
 	path = filepath.Clean(path)
-	if err := setReadOnly(path, false); err != nil {
+	// Nothing but a subvolume is ever destroyed, and the check costs no
+	// transaction.
+	fd, err := openSubvol(path)
+	if err != nil {
 		return pathError(op, path, err)
 	}
-	err := destroy(path)
+	unix.Close(fd)
+	err = destroy(path)
+	if refusedReadOnly(err) {
+		if err = setReadOnly(path, false); err == nil {
+			err = destroy(path)
+		}
+	}
 	if errors.Is(err, unix.ENOTEMPTY) {
-		err = deleteNested(path)
+		if err = setReadOnly(path, false); err == nil {
+			err = deleteNested(path)
+		}
 		if err == nil {
 			err = destroy(path)
 		}
 	}
 	return pathError(op, path, err)
+}
+
+// refusedReadOnly reports whether SNAP_DESTROY refused because the
+// subvolume is read-only and the caller is not root.
+func refusedReadOnly(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES)
 }
 
 // deleteNested deletes the subvolumes nested in the subvolume at path.

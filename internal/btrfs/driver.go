@@ -25,9 +25,9 @@ type Driver interface {
 	// Snapshot makes dst a snapshot of the subvolume src, read-only or
 	// writable. dst must not exist; its parent directory must.
 	Snapshot(src, dst string, readonly bool) error
-	// Delete removes the subvolume at path, clearing its read-only flag
-	// first. It does not walk the tree unless the subvolume holds nested
-	// subvolumes.
+	// Delete removes the subvolume at path, read-only or not, clearing
+	// the flag only where that is needed to delete it. It does not walk
+	// the tree unless the subvolume holds nested subvolumes.
 	Delete(path string) error
 	// ReadOnly reports the subvolume's read-only flag.
 	ReadOnly(path string) (bool, error)

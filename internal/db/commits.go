@@ -11,10 +11,16 @@ import (
 // every write of this package goes through it (or through batch, which
 // calls it), so Commits is the number of fsync pairs paid.
 func (d *DB) update(fn func(*bolt.Tx) error) error {
+	// The index takes this transaction's changes only once it commits.
+	d.ix.writing.Lock()
+	defer d.ix.writing.Unlock()
+	d.ix.pending = nil
 	err := d.bolt.Update(fn)
 	if err == nil {
 		d.commits.Add(1)
+		d.ix.commit()
 	}
+	d.ix.pending = nil
 	return err
 }
 

@@ -54,6 +54,8 @@ type DB struct {
 	file FileReport
 	// commits counts the write transactions committed (commits.go).
 	commits atomic.Uint64
+	// ix finds machines by name and leases by machine (index.go).
+	ix index
 }
 
 // Options tune Open.
@@ -115,6 +117,9 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	if err == nil {
 		err = d.loadID()
+	}
+	if err == nil {
+		err = d.Safely(func() error { return d.bolt.View(d.ix.build) })
 	}
 	if err != nil {
 		b.Close()

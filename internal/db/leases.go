@@ -14,8 +14,8 @@ func (d *DB) Leases() ([]Lease, error) {
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLeases).ForEach(func(k, v []byte) error {
 			var l Lease
-			if err := json.Unmarshal(v, &l); err != nil {
-				return fmt.Errorf("decode lease %x: %w", k, err)
+			if err := decodeLease(k, v, &l); err != nil {
+				return err
 			}
 			ls = append(ls, l)
 			return nil
@@ -44,12 +44,28 @@ func getLease(tx *bolt.Tx, id uint64) (l Lease, ok bool, err error) {
 	return l, true, nil
 }
 
-func putLease(tx *bolt.Tx, l *Lease) error {
+// putLease stores l and notes it in the index of leases by machine.
+func (d *DB) putLease(tx *bolt.Tx, l *Lease) error {
 	buf, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketLeases).Put(u64(l.ID), buf)
+	if err := tx.Bucket(bucketLeases).Put(u64(l.ID), buf); err != nil {
+		return err
+	}
+	d.ix.note(indexChange{volume: l.Volume, name: l.Machine, lease: l.ID})
+	return nil
+}
+
+// deleteLease drops a lease's record and notes it in the index; a lease
+// that is gone already is not an error.
+func (d *DB) deleteLease(tx *bolt.Tx, id uint64) error {
+	l, ok, err := getLease(tx, id)
+	if err != nil || !ok {
+		return err
+	}
+	d.ix.note(indexChange{volume: l.Volume, name: l.Machine, lease: id, drop: true})
+	return tx.Bucket(bucketLeases).Delete(u64(id))
 }
 
 // CreateLease commits the intent of a new lease: it takes the next lease
@@ -70,7 +86,7 @@ func (d *DB) CreateLease(build func(id uint64) Lease) (Lease, error) {
 		}
 		l = build(id)
 		l.ID = id
-		return putLease(tx, &l)
+		return d.putLease(tx, &l)
 	})
 	return l, err
 }
@@ -84,8 +100,14 @@ func (d *DB) UpdateLease(id uint64, fn func(l *Lease), events ...Event) (l Lease
 		if err != nil || !ok {
 			return err
 		}
+		was := indexChange{volume: l.Volume, name: l.Machine, lease: id, drop: true}
 		fn(&l)
-		if err := putLease(tx, &l); err != nil {
+		// Records keep their machine, but should one move, its old index
+		// entry must not stay behind.
+		if was.volume != l.Volume || was.name != l.Machine {
+			d.ix.note(was)
+		}
+		if err := d.putLease(tx, &l); err != nil {
 			return err
 		}
 		return d.appendEvents(tx, append([]Event(nil), events...))
@@ -97,7 +119,7 @@ func (d *DB) UpdateLease(id uint64, fn func(l *Lease), events ...Event) (l Lease
 // shared commit. Ending a lease that is already gone is not an error.
 func (d *DB) EndLease(id uint64, events ...Event) error {
 	return d.batch(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketLeases).Delete(u64(id)); err != nil {
+		if err := d.deleteLease(tx, id); err != nil {
 			return err
 		}
 		return d.appendEvents(tx, append([]Event(nil), events...))
@@ -133,7 +155,7 @@ func (d *DB) AdoptLease(want uint64, l Lease, events ...Event) (Lease, error) {
 			}
 			l.ID = id
 		}
-		if err := putLease(tx, &l); err != nil {
+		if err := d.putLease(tx, &l); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketKept).Delete(u64(want)); err != nil {
@@ -153,7 +175,7 @@ func (d *DB) AdoptLease(want uint64, l Lease, events ...Event) (Lease, error) {
 // not taken for the leftover of a release.
 func (d *DB) EndLeaseKept(id uint64, events ...Event) error {
 	return d.batch(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketLeases).Delete(u64(id)); err != nil {
+		if err := d.deleteLease(tx, id); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketKept).Put(u64(id), nil); err != nil {
@@ -175,4 +197,11 @@ func (d *DB) Kept() (map[uint64]bool, error) {
 		})
 	})
 	return kept, err
+}
+
+func decodeLease(k, v []byte, l *Lease) error {
+	if err := json.Unmarshal(v, l); err != nil {
+		return fmt.Errorf("decode lease %x: %w", k, err)
+	}
+	return nil
 }

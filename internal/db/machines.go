@@ -13,8 +13,8 @@ func (d *DB) Machines() ([]Machine, error) {
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
 			var m Machine
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode machine %s: %w", k, err)
+			if err := decodeMachine(k, v, &m); err != nil {
+				return err
 			}
 			ms = append(ms, m)
 			return nil
@@ -67,8 +67,12 @@ func (d *DB) UpdateMachine(volume, name string, fn func(old *Machine) (*Machine,
 				if err := b.Delete(key); err != nil {
 					return err
 				}
+				d.ix.note(indexChange{volume: volume, name: name, drop: true})
 			}
 		} else {
+			// The record is stored under volume and name whatever fn
+			// put in it; so is it indexed.
+			d.ix.note(indexChange{volume: volume, name: name})
 			buf, err := json.Marshal(next)
 			if err != nil {
 				return err
@@ -79,4 +83,11 @@ func (d *DB) UpdateMachine(volume, name string, fn func(old *Machine) (*Machine,
 		}
 		return d.appendEvents(tx, events)
 	})
+}
+
+func decodeMachine(k, v []byte, m *Machine) error {
+	if err := json.Unmarshal(v, m); err != nil {
+		return fmt.Errorf("decode machine %s: %w", k, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
 )
 
 // addBootstraps shows the bootstraps under way on a machine, so that a
@@ -14,6 +15,12 @@ func (s *Server) addBootstraps(m *api.Machine) {
 		s.log.Warn("read the journal of commands under way", "err", err)
 		return
 	}
+	addBootstrapsFrom(m, ops)
+}
+
+// addBootstrapsFrom adds, from the journal read once for a whole list, the
+// bootstraps under way on m.
+func addBootstrapsFrom(m *api.Machine, ops []db.Op) {
 	for _, op := range ops {
 		if op.Kind != "bootstrap" || op.Volume != m.Volume || op.Machine != m.Name {
 			continue

@@ -30,16 +30,20 @@ func (s *Server) leaseRef(w http.ResponseWriter, r *http.Request) {
 // ended lease whose snapshot ref names (an id this database issued, in
 // the name it gave); anything else was never a lease's, and is not found.
 func (s *Server) resolveLeaseRef(ref string) (api.LeaseRef, error) {
-	ls, err := s.leases.Leases()
-	if err != nil {
-		return api.LeaseRef{}, err
-	}
-	for _, l := range ls {
-		if l.Path == ref || l.Snapshot == ref {
-			return api.LeaseRef{ID: l.ID}, nil
+	cands := s.refCandidates(ref)
+	// Only the leases of the machines ref could belong to are read.
+	for _, c := range cands {
+		ls, err := s.db.MachineLeases(c.volume, c.machine)
+		if err != nil {
+			return api.LeaseRef{}, err
+		}
+		for _, l := range ls {
+			if l.Path == ref || l.Snapshot == ref {
+				return api.LeaseRef{ID: l.ID}, nil
+			}
 		}
 	}
-	for _, c := range s.refCandidates(ref) {
+	for _, c := range cands {
 		e := fsscan.ClassifyName(c.machine, c.name)
 		id, err := strconv.ParseUint(e.ID, 10, 64)
 		if e.Kind != fsscan.KindSnapshot || err != nil || lease.SnapshotName(c.machine, e.Toolchain, id) != c.name {
@@ -57,11 +61,11 @@ func (s *Server) resolveLeaseRef(ref string) (api.LeaseRef, error) {
 	return api.LeaseRef{}, errkind.Errorf(errkind.NotFound, "no lease holds %s, and none ever did: give the path or id that acquire printed (`bmsched leases` lists the leases)", ref)
 }
 
-type refCandidate struct{ machine, name string }
+type refCandidate struct{ volume, machine, name string }
 
 // refCandidates are the machines a snapshot path or name could belong to:
-// the one whose directory holds the path, or each machine the bare name
-// begins with.
+// the one whose directory holds the path, or each machine whose name the
+// bare name begins with, followed by a dash, found in the index of names.
 func (s *Server) refCandidates(ref string) []refCandidate {
 	if strings.Contains(ref, "/") {
 		rel, err := filepath.Rel(s.cfg.Machines, filepath.Clean(ref))
@@ -69,16 +73,19 @@ func (s *Server) refCandidates(ref string) []refCandidate {
 		if err != nil || len(parts) != 3 || parts[0] == ".." {
 			return nil
 		}
-		return []refCandidate{{parts[1], parts[2]}}
-	}
-	ms, err := s.db.Machines()
-	if err != nil {
-		return nil
+		return []refCandidate{{parts[0], parts[1], parts[2]}}
 	}
 	var out []refCandidate
-	for _, m := range ms {
-		if strings.HasPrefix(ref, m.Name+"-") {
-			out = append(out, refCandidate{m.Name, ref})
+	for i := range len(ref) {
+		if ref[i] != '-' {
+			continue
+		}
+		ms, err := s.db.MachinesNamed(ref[:i])
+		if err != nil {
+			return nil
+		}
+		for _, m := range ms {
+			out = append(out, refCandidate{m.Volume, m.Name, ref})
 		}
 	}
 	return out

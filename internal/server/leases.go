@@ -131,6 +131,8 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
 	spec := r.URL.Query().Get("m")
 	var only *db.Machine
+	var page []db.Lease
+	var err error
 	if spec != "" {
 		m, err := s.resolve(spec)
 		if err != nil {
@@ -138,29 +140,40 @@ func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		only = &m
-	}
-	ls, err := s.leases.Leases()
-	if err != nil {
+		page, err = s.db.MachineLeases(m.Volume, m.Name)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+	} else if page, err = s.db.LeasePage(0, streamPage); err != nil {
+		// Read before the answer starts, so that a failure is answered
+		// as one.
 		writeErr(w, err)
 		return
 	}
-	out := api.Leases{Leases: []api.Lease{}}
-	for _, l := range ls {
-		if only != nil && (l.Volume != only.Volume || l.Machine != only.Name) {
-			continue
+	out := startArray(w, "leases")
+	for len(page) > 0 {
+		for _, l := range page {
+			out.add(leaseJSON(l))
 		}
-		out.Leases = append(out.Leases, leaseJSON(l))
+		if only != nil || len(page) < streamPage {
+			break
+		}
+		if page, err = s.db.LeasePage(page[len(page)-1].ID, streamPage); err != nil {
+			abortStream("leases", err, s.log)
+		}
 	}
+	var waiting []api.Waiting
 	if r.URL.Query().Get("waiting") != "" {
-		out.Waiting = []api.Waiting{}
 		for _, wt := range s.leases.Waiting() {
 			if only != nil && (wt.Volume != only.Volume || wt.Machine != only.Name) {
 				continue
 			}
-			out.Waiting = append(out.Waiting, api.Waiting(wt))
+			waiting = append(waiting, api.Waiting(wt))
 		}
 	}
-	writeJSON(w, out)
+	out.field("waiting", waiting, len(waiting) == 0)
+	_ = out.end()
 }
 
 // caller is who sent r, for the scheduler's permission checks.

@@ -36,15 +36,9 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 		}
 		return m, nil
 	}
-	ms, err := s.db.Machines()
+	found, err := s.db.MachinesNamed(name)
 	if err != nil {
 		return db.Machine{}, err
-	}
-	var found []db.Machine
-	for _, m := range ms {
-		if m.Name == name {
-			found = append(found, m)
-		}
 	}
 	switch len(found) {
 	case 0:
@@ -61,47 +55,64 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	specs := r.URL.Query()["m"]
-	var ms []db.Machine
-	if len(specs) == 0 {
-		all, err := s.db.Machines()
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		ms = all
-	}
+	var page []db.MachineAndLeases
 	for _, spec := range specs {
 		m, err := s.resolve(spec)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		ms = append(ms, m)
-	}
-	leases, err := s.db.Leases()
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	out := api.List{Machines: []api.Machine{}}
-	for i := range ms {
-		out.Machines = append(out.Machines, machineJSON(&ms[i], leases))
-		s.addBootstraps(&out.Machines[len(out.Machines)-1])
-	}
-	if len(specs) == 0 {
-		for _, st := range s.inv.Strays() {
-			out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
-		}
-		vs, err := s.db.Volumes()
+		ls, err := s.db.MachineLeases(m.Volume, m.Name)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		for _, v := range vs {
-			out.Volumes = append(out.Volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+		page = append(page, db.MachineAndLeases{Machine: m, Leases: ls})
+	}
+	var err error
+	if len(specs) == 0 {
+		// Read before the answer starts, so that a failure is answered
+		// as one.
+		if page, err = s.db.MachinePage("", streamPage); err != nil {
+			writeErr(w, err)
+			return
 		}
 	}
-	writeJSON(w, out)
+	ops, err := s.db.Ops()
+	if err != nil {
+		s.log.Warn("read the journal of commands under way", "err", err)
+	}
+	out := startArray(w, "machines")
+	for len(page) > 0 {
+		for i := range page {
+			m := machineJSON(&page[i].Machine, page[i].Leases)
+			addBootstrapsFrom(&m, ops)
+			out.add(m)
+		}
+		if len(specs) > 0 || len(page) < streamPage {
+			break
+		}
+		if page, err = s.db.MachinePage(page[len(page)-1].Key(), streamPage); err != nil {
+			abortStream("machines", err, s.log)
+		}
+	}
+	var strays []api.Stray
+	var volumes []api.Volume
+	if len(specs) == 0 {
+		for _, st := range s.inv.Strays() {
+			strays = append(strays, api.Stray{Name: st.Name, Reason: st.Reason})
+		}
+		vs, err := s.db.Volumes()
+		if err != nil {
+			abortStream("machines", err, s.log)
+		}
+		for _, v := range vs {
+			volumes = append(volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+		}
+	}
+	out.field("strays", strays, len(strays) == 0)
+	out.field("volumes", volumes, len(volumes) == 0)
+	_ = out.end()
 }
 
 func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +121,7 @@ func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	leases, err := s.db.Leases()
+	leases, err := s.db.MachineLeases(m.Volume, m.Name)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -121,7 +132,8 @@ func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
 }
 
 // machineJSON renders a record in the shape of design §5, joining in the
-// leases held on its snapshots.
+// leases held on its snapshots: those of m, as db.MachineLeases reads
+// them (others are passed over).
 func machineJSON(m *db.Machine, leases []db.Lease) api.Machine {
 	out := api.Machine{
 		Volume:     m.Volume,
