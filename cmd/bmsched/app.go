@@ -81,21 +81,24 @@ func client(c *cli.Context) *api.Client { return clientWaiting(c, 0) }
 // clientWaiting returns a client whose bound on the daemon's first byte
 // also covers a wait the user asked the daemon for.
 func clientWaiting(c *cli.Context, wait time.Duration) *api.Client {
-	// The app's own --timeout, not a command's flag of the same name
-	// (delete --timeout).
-	var d time.Duration
-	lineage := c.Lineage()
-	for i := len(lineage) - 1; i >= 0; i-- {
-		// The outermost context that knows the flag is the app's.
-		if lineage[i].Value("timeout") != nil {
-			d = lineage[i].Duration("timeout")
-			break
-		}
-	}
+	d := globalTimeout(c)
 	if d > 0 {
 		d += wait
 	}
 	cl := api.NewClientTimeout(c.String("socket"), d)
 	cl.Doing = commandLine(c)
 	return cl
+}
+
+// globalTimeout is the app's own --timeout, not a command's flag of the
+// same name (delete --timeout).
+func globalTimeout(c *cli.Context) time.Duration {
+	lineage := c.Lineage()
+	for i := len(lineage) - 1; i >= 0; i-- {
+		// The outermost context that knows the flag is the app's.
+		if lineage[i].Value("timeout") != nil {
+			return lineage[i].Duration("timeout")
+		}
+	}
+	return 0
 }

@@ -69,7 +69,7 @@ func bootstrapCommand() *cli.Command {
 			if runErr == nil {
 				fq.Set("ok", "1")
 			}
-			m, err := finishBootstrap(c.Context, cl, fmt.Sprintf("/v1/ops/bootstrap/%d/finish?%s", b.Op, fq.Encode()), c.App.ErrWriter)
+			m, err := finishBootstrap(c.Context, cl, fmt.Sprintf("/v1/ops/bootstrap/%d/finish?%s", b.Op, fq.Encode()), globalTimeout(c), c.App.ErrWriter)
 			if err != nil {
 				return err
 			}

@@ -10,14 +10,19 @@ import (
 	"github.com/bmsched/bmsched/internal/api"
 )
 
-// daemonWait bounds how long a bootstrap whose command has ended waits for
-// a daemon that stopped meanwhile: a restarted daemon keeps the bootstrap
-// of a client that still runs, for the client to finish.
-const daemonWait = 30 * time.Second
+// defaultDaemonWait bounds how long a bootstrap whose command has ended
+// waits for a daemon that stopped meanwhile, when --timeout says nothing:
+// a restarted daemon keeps the bootstrap of a client that still runs, for
+// the client to finish.
+const defaultDaemonWait = 30 * time.Second
 
-// finishBootstrap reports the command's outcome to the daemon, waiting for
-// it to come back when it is not answering.
-func finishBootstrap(ctx context.Context, cl *api.Client, path string, stderr io.Writer) (api.OpResult, error) {
+// finishBootstrap reports the command's outcome to the daemon, waiting up
+// to daemonWait (the global --timeout) for it to come back when it is not
+// answering.
+func finishBootstrap(ctx context.Context, cl *api.Client, path string, daemonWait time.Duration, stderr io.Writer) (api.OpResult, error) {
+	if daemonWait <= 0 {
+		daemonWait = defaultDaemonWait
+	}
 	var m api.OpResult
 	deadline := time.Now().Add(daemonWait)
 	said := false
