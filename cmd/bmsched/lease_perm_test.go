@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
@@ -160,6 +162,15 @@ func testLeasePermissions(t *testing.T, base string) {
 		t.Fatal(err)
 	}
 	id := fmt.Sprint(l.ID)
+	// The daemon, as root, tags in the trusted namespace, which the build
+	// user who owns a snapshot's root cannot strip or forge.
+	buf := make([]byte, 256)
+	if _, err := unix.Lgetxattr(l.Path, "trusted.bmsched.lease", buf); err != nil {
+		t.Fatalf("snapshot %s has no trusted tag: %v", l.Path, err)
+	}
+	if _, err := unix.Lgetxattr(l.Path, "user.bmsched.lease", buf); err == nil {
+		t.Fatalf("snapshot %s has a user tag too, which its owner could change", l.Path)
+	}
 	expect(5, "permission denied: lease "+id+" belongs to uid 0; only that user or root may release it", nobody, "release", id)
 	expect(5, "permission denied", nobody, "release", id, "--hold", "1h")
 	expect(5, "permission denied: lease "+id+" belongs to uid 0; only that user or root may renew it", nobody, "renew", id, "--ttl", "2h")

@@ -13,7 +13,16 @@ import (
 // names the database and the lease that made the snapshot, and the boot
 // it was made in: recovery deletes a snapshot only when its tag names
 // this database and a lease this database ended, and adopts any other.
-const leaseXattr = "user.bmsched.lease"
+//
+// A daemon running as root writes it in the trusted namespace, which
+// only root may change: the build user owns the snapshot's root and could
+// otherwise strip the tag (and make release keep the snapshot) or forge
+// one. A daemon of another user writes the user namespace, as bmsched
+// did before; both are read.
+const (
+	leaseXattr        = "user.bmsched.lease"
+	trustedLeaseXattr = "trusted.bmsched.lease"
+)
 
 // tag is what a snapshot's tag says. DB is "" for the older format,
 // which held the bare lease id.
@@ -54,15 +63,18 @@ func parseTag(s string) (tag, bool) {
 // readTag reads the tag of the entry at path, without following a link.
 func readTag(path string) (raw string, t tag, ok bool) {
 	buf := make([]byte, 256)
-	n, err := unix.Lgetxattr(path, leaseXattr, buf)
-	if err != nil {
-		return "", tag{}, false
+	for _, name := range []string{trustedLeaseXattr, leaseXattr} {
+		n, err := unix.Lgetxattr(path, name, buf)
+		if err != nil {
+			continue
+		}
+		raw = string(buf[:n])
+		t, ok = parseTag(raw)
+		// An id past any a daemon could have handed out is not a tag of
+		// bmsched's: it would run the counter out.
+		return raw, t, ok && t.ID < maxLeaseID
 	}
-	raw = string(buf[:n])
-	t, ok = parseTag(raw)
-	// An id past any a daemon could have handed out is not a tag of
-	// bmsched's: it would run the counter out.
-	return raw, t, ok && t.ID < maxLeaseID
+	return "", tag{}, false
 }
 
 // maxLeaseID bounds the ids bmsched hands out, far above any host's use:
@@ -70,8 +82,12 @@ func readTag(path string) (raw string, t tag, ok bool) {
 const maxLeaseID = 1 << 48
 
 func writeTag(path, raw string) error {
-	if err := unix.Lsetxattr(path, leaseXattr, []byte(raw), 0); err != nil {
-		return &os.PathError{Op: "tag snapshot with its lease (setxattr " + leaseXattr + ")", Path: path, Err: err}
+	name := leaseXattr
+	if os.Geteuid() == 0 {
+		name = trustedLeaseXattr
+	}
+	if err := unix.Lsetxattr(path, name, []byte(raw), 0); err != nil {
+		return &os.PathError{Op: "tag snapshot with its lease (setxattr " + name + ")", Path: path, Err: err}
 	}
 	return nil
 }
