@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,25 +12,8 @@ import (
 // TestServeWithoutDaemon: bmsched installed without bmschedd says where
 // it looked, and fails, rather than running anything else.
 func TestServeWithoutDaemon(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bmsched")
-	src, err := os.Open(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(dst, src)
-	if err := errors.Join(err, dst.Close()); err != nil {
-		t.Fatal(err)
-	}
+	bin := copyTestBinary(t, dir)
 	empty := t.TempDir()
 	for _, argv := range [][]string{{"serve", "--machines", dir}, {"db", "check", "--db", filepath.Join(dir, "db")}, {"demo"}} {
 		cmd := exec.Command(bin, argv...)

@@ -29,11 +29,23 @@ import (
 // run as another uid.
 func publicBinary(t testing.TB) string {
 	t.Helper()
+	dir := publicDir(t)
+	bin := copyTestBinary(t, dir)
+	// bmsched runs bmschedd, found beside it, for serve, demo and db.
+	if err := os.Link(bin, filepath.Join(dir, "bmschedd")); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// copyTestBinary copies this test binary, which runs as bmsched under
+// that name (see TestMain), to dir/bmsched.
+func copyTestBinary(t testing.TB, dir string) string {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := publicDir(t)
 	bin := filepath.Join(dir, "bmsched")
 	src, err := os.Open(exe)
 	if err != nil {
@@ -44,15 +56,8 @@ func publicBinary(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// bmsched runs bmschedd, found beside it, for serve, demo and db.
-	if err := os.Link(bin, filepath.Join(dir, "bmschedd")); err != nil {
+	_, err = io.Copy(dst, src)
+	if err := errors.Join(err, dst.Close()); err != nil {
 		t.Fatal(err)
 	}
 	return bin
