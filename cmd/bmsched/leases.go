@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/names"
 )
 
 func acquireCommand() *cli.Command {
@@ -215,7 +215,7 @@ func leaseArg(c *cli.Context) (id string, ended *api.LeaseRef, err error) {
 		}
 		return arg, nil, nil
 	}
-	if !strings.Contains(arg, "/") && fsscan.ValidMachineName(arg) != nil {
+	if !strings.Contains(arg, "/") && names.ValidMachineName(arg) != nil {
 		return "", nil, exitf(api.ExitUsage, "lease %q: give the lease id, or the snapshot path that acquire printed", arg)
 	}
 	if strings.Contains(arg, "/") {
