@@ -194,12 +194,13 @@ func must(tb testing.TB, err error) {
 	}
 }
 
-// buildBmsched builds the bmsched command, and beside it the daemon
-// bmschedd that its serve runs, into a directory every user may read.
+// buildBmsched builds the bmsched command as the Makefile does, and
+// beside it the daemon bmschedd that its serve runs, into a directory
+// every user may read.
 func buildBmsched(tb testing.TB) string {
 	tb.Helper()
 	dir := publicDir(tb)
-	cmd := exec.Command("go", "build", "-o", dir+"/", ".", "../bmschedd")
+	cmd := exec.Command("go", "build", "-tags", clientTags(tb), "-o", dir+"/", ".", "../bmschedd")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
