@@ -34,12 +34,16 @@ func acquireCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var l api.Lease
-			if err := clientWaiting(c, c.Duration("wait")).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
-				return err
-			}
 			if c.Bool("json") {
+				var l api.Lease
+				if err := acquire(c.Context, c, req, &l); err != nil {
+					return err
+				}
 				return printJSON(c.App.Writer, l)
+			}
+			var l leasePath
+			if err := acquire(c.Context, c, req, &l); err != nil {
+				return err
 			}
 			fmt.Fprintln(c.App.Writer, l.Path)
 			return nil
