@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
@@ -41,4 +43,17 @@ func acquireRequest(c *cli.Context, machine, toolchain string, ownerPID int) (ap
 		req.TTL = d.String()
 	}
 	return req, nil
+}
+
+// leasePath is what acquire prints and run uses of a lease: a worker's
+// process decodes no more of the answer.
+type leasePath struct {
+	ID   uint64 `json:"id"`
+	Path string `json:"path"`
+}
+
+// acquire asks the daemon for the lease req describes, decoding the
+// answer into out: an api.Lease, or a leasePath.
+func acquire(ctx context.Context, c *cli.Context, req api.AcquireRequest, out any) error {
+	return clientWaiting(c, c.Duration("wait")).Do(ctx, "POST", "/v1/acquire", req, out)
 }

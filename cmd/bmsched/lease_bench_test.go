@@ -22,11 +22,12 @@ import (
 )
 
 // BenchmarkLease measures the acquire+release cycle as a build worker does
-// it, by exec of the built bmsched binary against a daemon (also the built
-// binary) on a loop-mounted btrfs, serially and with 16 workers at once,
-// next to the same work done with `btrfs subvolume snapshot` and `btrfs
-// subvolume delete` on the same volume in the same run; then prints the
-// four side by side.
+// it, by exec of the built bmsched binary against the daemon bmschedd
+// built beside it on a loop-mounted btrfs, serially and with 16 workers at
+// once: as two processes (acquire, then release) and as one (`run --
+// true`), next to the same work done with `btrfs subvolume snapshot` and
+// `btrfs subvolume delete` on the same volume in the same run; then prints
+// the six side by side.
 //
 //	go test -run '^$' -bench Lease -benchtime 200x ./cmd/bmsched/
 func BenchmarkLease(b *testing.B) {
@@ -105,6 +106,11 @@ func BenchmarkLease(b *testing.B) {
 			}
 			return run(bin, "--socket", sock, "release", strconv.FormatUint(l.ID, 10))
 		},
+		// One process that acquires, runs a command that does nothing
+		// and releases.
+		"bmsched-run": func(i int) error {
+			return run(bin, "--socket", sock, "run", names[i%len(names)], "gcc", "--", "true")
+		},
 		"btrfs": func(i int) error {
 			dst := filepath.Join(cliDir, fmt.Sprintf("snap-%d", seq.Add(1)))
 			if err := run("btrfs", "-q", "subvolume", "snapshot", images[names[i%len(names)]], dst); err != nil {
@@ -117,7 +123,7 @@ func BenchmarkLease(b *testing.B) {
 	type result struct{ nsPerOp float64 }
 	results := map[string]result{}
 	var order []string
-	for _, tool := range []string{"bmsched", "btrfs"} {
+	for _, tool := range []string{"bmsched", "bmsched-run", "btrfs"} {
 		for _, workers := range []int{1, 16} {
 			name := fmt.Sprintf("%s-cli/workers=%d", tool, workers)
 			order = append(order, name)
@@ -175,7 +181,9 @@ func BenchmarkLease(b *testing.B) {
 		fmt.Fprintf(w, "%-26s %10.1f %10.2f\n", name, 1e9/r.nsPerOp, r.nsPerOp/1e6)
 	}
 	for _, k := range []string{"workers=1", "workers=16"} {
-		fmt.Fprintf(w, "bmsched/btrfs time ratio, %s: %.2f\n", k, results["bmsched-cli/"+k].nsPerOp/results["btrfs-cli/"+k].nsPerOp)
+		btrfs := results["btrfs-cli/"+k].nsPerOp
+		fmt.Fprintf(w, "bmsched/btrfs time ratio, %s: %.2f (run -- true: %.2f)\n", k,
+			results["bmsched-cli/"+k].nsPerOp/btrfs, results["bmsched-run-cli/"+k].nsPerOp/btrfs)
 	}
 }
 
@@ -186,14 +194,15 @@ func must(tb testing.TB, err error) {
 	}
 }
 
-// buildBmsched builds the bmsched command into a directory every user
-// may read.
+// buildBmsched builds the bmsched command as the Makefile does, and
+// beside it the daemon bmschedd that its serve runs, into a directory
+// every user may read.
 func buildBmsched(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(publicDir(tb), "bmsched")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	dir := publicDir(tb)
+	cmd := exec.Command("go", "build", "-tags", clientTags(tb), "-o", dir+"/", ".", "../bmschedd")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(dir, "bmsched")
 }

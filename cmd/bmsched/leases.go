@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/names"
 )
 
 func acquireCommand() *cli.Command {
@@ -34,12 +34,16 @@ func acquireCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var l api.Lease
-			if err := clientWaiting(c, c.Duration("wait")).Do(c.Context, "POST", "/v1/acquire", req, &l); err != nil {
-				return err
-			}
 			if c.Bool("json") {
+				var l api.Lease
+				if err := acquire(c.Context, c, req, &l); err != nil {
+					return err
+				}
 				return printJSON(c.App.Writer, l)
+			}
+			var l leasePath
+			if err := acquire(c.Context, c, req, &l); err != nil {
+				return err
 			}
 			fmt.Fprintln(c.App.Writer, l.Path)
 			return nil
@@ -215,7 +219,7 @@ func leaseArg(c *cli.Context) (id string, ended *api.LeaseRef, err error) {
 		}
 		return arg, nil, nil
 	}
-	if !strings.Contains(arg, "/") && fsscan.ValidMachineName(arg) != nil {
+	if !strings.Contains(arg, "/") && names.ValidMachineName(arg) != nil {
 		return "", nil, exitf(api.ExitUsage, "lease %q: give the lease id, or the snapshot path that acquire printed", arg)
 	}
 	if strings.Contains(arg, "/") {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/bmsched/bmsched/internal/cliapp"
 )
 
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
@@ -15,10 +17,10 @@ func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
 // run is the whole program, returning its exit code, so that tests can
 // run it in-process.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
 	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
-		return complete(app, args)
+		return complete(newApp(stdout, stderr), args)
 	}
+	app := newAppFor(stdout, stderr, cliapp.CommandName(cliapp.GlobalFlags(), args))
 	// The daemon's commands run bmschedd with the command line as given.
 	app.Metadata = map[string]any{argvKey: args}
 	err := app.Run(permute(app, args))

@@ -5,10 +5,8 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -195,31 +193,6 @@ func runOpWaiting(c *cli.Context, path string, body io.Reader, wait time.Duratio
 	}
 	fmt.Fprintln(c.App.Writer, escText(res.Message))
 	return nil
-}
-
-// lookupOwner turns USER:GROUP (names or numbers) into UID:GID.
-func lookupOwner(s string) (string, error) {
-	un, gn, ok := strings.Cut(s, ":")
-	if !ok || un == "" || gn == "" {
-		return "", exitf(api.ExitUsage, "--owner %q: want USER:GROUP", s)
-	}
-	uid := un
-	if _, err := strconv.Atoi(un); err != nil {
-		u, err := user.Lookup(un)
-		if err != nil {
-			return "", exitf(api.ExitUsage, "--owner: %v", err)
-		}
-		uid = u.Uid
-	}
-	gid := gn
-	if _, err := strconv.Atoi(gn); err != nil {
-		g, err := user.LookupGroup(gn)
-		if err != nil {
-			return "", exitf(api.ExitUsage, "--owner: %v", err)
-		}
-		gid = g.Gid
-	}
-	return uid + ":" + gid, nil
 }
 
 // withProgress reports bytes sent on a terminal, every 64 MiB.

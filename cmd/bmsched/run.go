@@ -53,8 +53,8 @@ func runLeased(c *cli.Context, req api.AcquireRequest, argv []string) error {
 	f := newForwarder(c.Context)
 	defer f.stop()
 
-	var l api.Lease
-	err := clientWaiting(c, c.Duration("wait")).Do(f.ctx, "POST", "/v1/acquire", req, &l)
+	var l leasePath
+	err := acquire(f.ctx, c, req, &l)
 	if sig := f.pending(); sig != nil {
 		// Stopped while acquiring: a lease the daemon made all the same
 		// ends with this process, its owner.
@@ -92,7 +92,7 @@ func runLeased(c *cli.Context, req api.AcquireRequest, argv []string) error {
 
 // releaseRun ends run's lease. A release that fails is reported and not
 // fatal: the lease ends anyway when this process, its owner, exits.
-func releaseRun(c *cli.Context, l api.Lease) bool {
+func releaseRun(c *cli.Context, l leasePath) bool {
 	// Not the signalled context: a stopped command's lease is released too.
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout(c))
 	defer cancel()

@@ -1,29 +1,31 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"os"
 	"syscall"
 	"time"
+
+	"github.com/bmsched/bmsched/internal/unixhttp"
 )
 
 // DefaultSocket is where the daemon listens unless told otherwise.
 const DefaultSocket = "/run/bmsched/bmsched.sock"
 
-// Client talks to the daemon over its Unix socket.
+// Client talks to the daemon over its Unix socket, one connection a
+// request: its programs are short-lived and make one or two. It speaks
+// HTTP/1.1 through internal/unixhttp, not net/http, so that the CLI
+// starts fast.
 type Client struct {
 	Socket string
 	// Doing is the command line being run ("bmsched upgrade lin --rev
 	// 2"), named to the user when the daemon stops in the middle of it.
 	Doing   string
 	timeout time.Duration
-	http    *http.Client
 }
 
 // NewClient returns a client of the daemon listening on socket, with no
@@ -38,18 +40,7 @@ func NewClient(socket string) *Client { return NewClientTimeout(socket, 0) }
 // A request that asks the daemon to wait gets a timeout that includes
 // the wait.
 func NewClientTimeout(socket string, timeout time.Duration) *Client {
-	return &Client{
-		Socket:  socket,
-		timeout: timeout,
-		http: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialBusy(ctx, socket, timeout)
-			},
-			// Clients are short-lived; one connection is all they use.
-			MaxIdleConns:    1,
-			IdleConnTimeout: 30 * time.Second,
-		}},
-	}
+	return &Client{Socket: socket, timeout: timeout}
 }
 
 // UnreachableError says that no daemon answers on the socket.
@@ -63,10 +54,12 @@ func (e *UnreachableError) Error() string {
 }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// rootCause is the system call's error ("connect: no such file or
+// directory") without the layers that carried it.
 func rootCause(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err
+	var de *dialError
+	if errors.As(err, &de) {
+		return de.err
 	}
 	return err
 }
@@ -74,16 +67,16 @@ func rootCause(err error) error {
 // Do sends a request with body encoded as JSON (unless nil) and decodes
 // the answer into out (unless nil). A daemon error comes back as *Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := c.send(ctx, method, path, body)
+	rd, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer rd.Close()
 	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, rd)
 		return err
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.NewDecoder(rd).Decode(out); err != nil {
 		if isCutShort(err) {
 			return c.stoppedError(method+" "+path, err)
 		}
@@ -95,48 +88,35 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 // Stream sends a request and returns the body of a successful answer for
 // the caller to read as it arrives (events --follow).
 func (c *Client) Stream(ctx context.Context, method, path string) (io.ReadCloser, error) {
-	resp, err := c.send(ctx, method, path, nil)
+	return c.send(ctx, method, path, nil)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body any) (io.ReadCloser, error) {
+	req, err := request(method, path, body)
 	if err != nil {
 		return nil, err
+	}
+	resp, err := c.exchange(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, failure(resp, method+" "+path)
 	}
 	return resp.Body, nil
 }
 
-func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		buf, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://bmsched"+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.roundTrip(req)
+// exchange sends req and returns the answer, or the error that says
+// whether the daemon could be reached and whether it took the request.
+func (c *Client) exchange(ctx context.Context, req *unixhttp.Request) (*unixhttp.Response, error) {
+	resp, err := c.roundTrip(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, c.transportError(method, path, err)
+		return nil, c.transportError(req.Method, req.Target, err)
 	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	var e Error
-	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
-		return nil, &Error{Message: fmt.Sprintf("%s %s: daemon answered %s", method, path, resp.Status), Exit: ExitFailed}
-	}
-	if e.Exit == 0 {
-		e.Exit = ExitFailed
-	}
-	return nil, &e
+	return resp, nil
 }
 
 // Op sends an operator command and reads its streamed answer, handing
@@ -153,29 +133,24 @@ func (c *Client) Op(ctx context.Context, path string, body io.Reader, progress f
 // OpResult is Op returning the command's whole result. A daemon that
 // sends only the final message gives a result with that alone.
 func (c *Client) OpResult(ctx context.Context, path string, body io.Reader, progress func(string)) (*OpResult, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://bmsched"+path, body)
+	req := &unixhttp.Request{Method: "POST", Target: path, Stream: body}
+	if body != nil {
+		req.ContentType = "application/octet-stream"
+	}
+	resp, err := c.exchange(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
-	}
-	resp, err := c.roundTrip(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, c.transportError("POST", path, err)
+	if resp.StatusCode/100 != 2 {
+		return nil, failure(resp, "POST "+path)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		var e Error
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
-			return nil, &Error{Message: fmt.Sprintf("POST %s: daemon answered %s", path, resp.Status), Exit: ExitFailed}
-		}
-		return nil, &e
-	}
-	dec := json.NewDecoder(resp.Body)
+	return c.readOp(resp.Body, path, progress)
+}
+
+// readOp reads an operator command's lines up to its outcome.
+func (c *Client) readOp(rd io.Reader, path string, progress func(string)) (*OpResult, error) {
+	dec := json.NewDecoder(rd)
 	for {
 		var line OpLine
 		if err := dec.Decode(&line); err != nil {
@@ -201,12 +176,14 @@ func (c *Client) OpResult(ctx context.Context, path string, body io.Reader, prog
 // that went away after taking the request (exit 1): then the request may
 // have been carried out, and retrying blindly could do it twice.
 func (c *Client) transportError(method, path string, err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	var se *unixhttp.SourceError
+	switch {
+	case isDialError(err):
 		return &UnreachableError{Socket: c.Socket, Err: err}
-	}
-	if errors.Is(err, errNoAnswer) {
+	case errors.Is(err, errNoAnswer):
 		return &Error{Exit: ExitUnreachable, Message: fmt.Sprintf("%s %s: the daemon on %s did not begin its answer within --timeout %s (it may be overloaded or stuck); check `bmsched events`, then retry or raise --timeout", method, path, c.Socket, c.timeout)}
+	case errors.As(err, &se):
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return c.closedError(method, path, rootCause(err))
 }
@@ -214,7 +191,13 @@ func (c *Client) transportError(method, path string, err error) error {
 // isCutShort reports an answer that ended before it was whole: the daemon
 // stopped or crashed while sending it.
 func isCutShort(err error) bool {
-	var ne net.Error
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		(errors.As(err, &ne) && !ne.Timeout())
+		(isSyscallError(err) && !errors.Is(err, os.ErrDeadlineExceeded))
+}
+
+// isSyscallError is a failed read or write on the connection.
+func isSyscallError(err error) bool {
+	var se *os.SyscallError
+	var pe *os.PathError
+	return errors.As(err, &se) || errors.As(err, &pe)
 }

@@ -2,70 +2,59 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptrace"
-	"sync"
-	"sync/atomic"
-	"time"
+
+	"github.com/bmsched/bmsched/internal/unixhttp"
 )
 
 // errNoAnswer is a daemon that took the request and did not begin its
 // answer within the client's timeout.
-var errNoAnswer = errors.New("no answer began within the timeout")
+var errNoAnswer = unixhttp.ErrNoAnswer
 
-// roundTrip sends req and waits for the first byte of its answer at most
-// c.timeout after the request is written. A daemon that is slow to finish
-// (a large copy on plain directories) answers "102 Processing" first: its
-// answer has begun. Nothing bounds the rest: the body is read for as long
-// as it takes.
-func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
-	if c.timeout <= 0 {
-		return c.http.Do(req)
-	}
-	ctx, cancel := context.WithCancel(req.Context())
-	var began, expired atomic.Bool
-	var mu sync.Mutex
-	var timer *time.Timer
-	trace := &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			mu.Lock()
-			defer mu.Unlock()
-			timer = time.AfterFunc(c.timeout, func() {
-				if !began.Load() {
-					expired.Store(true)
-					cancel()
-				}
-			})
-		},
-		GotFirstResponseByte: func() { began.Store(true) },
-	}
-	resp, err := c.http.Do(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
-	mu.Lock()
-	if timer != nil {
-		timer.Stop()
-	}
-	mu.Unlock()
+// roundTrip connects and sends req, and waits for the first byte of its
+// answer at most c.timeout after the request is written. A daemon that is
+// slow to finish (a large copy on plain directories) answers "102
+// Processing" first: its answer has begun. Nothing bounds the rest: the
+// body is read for as long as it takes.
+func (c *Client) roundTrip(ctx context.Context, req *unixhttp.Request) (*unixhttp.Response, error) {
+	conn, err := dialBusy(ctx, c.Socket, c.timeout)
 	if err != nil {
-		cancel()
-		if expired.Load() {
-			return nil, errNoAnswer
-		}
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
+	return unixhttp.Do(ctx, conn, req, c.timeout)
 }
 
-// cancelOnClose ends a request's context when its answer is closed.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
+// request is a request with body encoded as JSON, unless nil.
+func request(method, path string, body any) (*unixhttp.Request, error) {
+	req := &unixhttp.Request{Method: method, Target: path}
+	if body != nil {
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body, req.ContentType = buf, "application/json"
+	}
+	return req, nil
 }
 
-func (b *cancelOnClose) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
+// failure is the error a daemon answered with in resp, which it closes;
+// what names the request.
+func failure(resp *unixhttp.Response, what string) error {
+	defer resp.Body.Close()
+	var e Error
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxBody)).Decode(&e); err != nil || e.Message == "" {
+		return &Error{Message: what + ": daemon answered " + resp.Status, Exit: ExitFailed}
+	}
+	if e.Exit == 0 {
+		e.Exit = ExitFailed
+	}
+	return &e
+}
+
+// isDialError says the request was never sent: no daemon took it.
+func isDialError(err error) bool {
+	var de *dialError
+	return errors.As(err, &de)
 }

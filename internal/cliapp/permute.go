@@ -14,80 +14,101 @@ func Permute(app *cli.App, argv []string) []string {
 	if len(argv) < 2 {
 		return argv
 	}
-	out := []string{argv[0]}
 	rest := argv[1:]
-
-	// Global flags before the command.
-	i := 0
-	for i < len(rest) && isFlag(rest[i]) {
-		n := flagArity(app.Flags, rest[i])
-		out = append(out, rest[i:min(i+1+n, len(rest))]...)
-		i += 1 + n
-	}
+	i := leadingFlags(app.Flags, rest)
+	head := append([]string{argv[0]}, rest[:i]...)
 	if i >= len(rest) {
-		return out
+		return head
 	}
 	cmd := findCommand(app.Commands, rest[i])
 	if cmd == nil {
-		return append(out, rest[i:]...)
+		return append(head, rest[i:]...)
 	}
-	top := len(out) // where the command name stands in out
-	out = append(out, rest[i])
+	path, cmd, i := descend(cmd, rest, i)
+	globals, flags, pos := sortArgs(app.Flags, cmd.Flags, rest[i:])
+	out := append(head, globals...)
+	out = append(out, path...)
+	out = append(out, flags...)
+	if len(pos) > 0 {
+		out = append(out, "--")
+		out = append(out, pos...)
+	}
+	return out
+}
+
+// CommandName is the command argv names, after the global flags; "" when
+// there is none.
+func CommandName(globals []cli.Flag, argv []string) string {
+	if len(argv) < 2 {
+		return ""
+	}
+	rest := argv[1:]
+	if i := leadingFlags(globals, rest); i < len(rest) {
+		return rest[i]
+	}
+	return ""
+}
+
+// leadingFlags is how many arguments the flags (with their values) at the
+// start of args take.
+func leadingFlags(flags []cli.Flag, args []string) int {
+	i := 0
+	for i < len(args) && isFlag(args[i]) {
+		i += 1 + flagArity(flags, args[i])
+	}
+	return min(i, len(args))
+}
+
+// descend follows a command with subcommands (bmsched db check) from
+// rest[i], its name: it returns the command line up to the last
+// subcommand (flags met on the way included), that subcommand, and where
+// its arguments begin.
+func descend(cmd *cli.Command, rest []string, i int) ([]string, *cli.Command, int) {
+	path := []string{rest[i]}
 	i++
-	// A command with subcommands (bmsched db check): descend.
 	for len(cmd.Subcommands) > 0 && i < len(rest) {
-		var sub *cli.Command
-		j := i
-		var lead []string
-		for j < len(rest) && isFlag(rest[j]) {
-			n := flagArity(cmd.Flags, rest[j])
-			lead = append(lead, rest[j:min(j+1+n, len(rest))]...)
-			j += 1 + n
+		j := i + leadingFlags(cmd.Flags, rest[i:])
+		if j >= len(rest) {
+			break
 		}
-		if j < len(rest) {
-			sub = findCommand(cmd.Subcommands, rest[j])
-		}
+		sub := findCommand(cmd.Subcommands, rest[j])
 		if sub == nil {
 			break
 		}
-		out = append(out, lead...)
-		out = append(out, rest[j])
-		cmd = sub
-		i = j + 1
+		path = append(path, rest[i:j+1]...)
+		cmd, i = sub, j+1
 	}
+	return path, cmd, i
+}
 
-	var globals, flags, pos []string
-	for i < len(rest) {
-		a := rest[i]
+// sortArgs sorts a command's arguments into the global flags, the
+// command's flags (and any flag neither knows, for the command to
+// refuse) and the positional arguments, those after "--" included.
+func sortArgs(global, own []cli.Flag, args []string) (globals, flags, pos []string) {
+	for i := 0; i < len(args); {
+		a := args[i]
 		if a == "--" {
-			pos = append(pos, rest[i+1:]...)
-			break
+			return globals, flags, append(pos, args[i+1:]...)
 		}
 		if !isFlag(a) {
 			pos = append(pos, a)
 			i++
 			continue
 		}
-		if hasFlag(cmd.Flags, a) || !hasFlag(app.Flags, a) {
-			n := flagArity(cmd.Flags, a)
-			flags = append(flags, rest[i:min(i+1+n, len(rest))]...)
-			i += 1 + n
-			continue
+		known := own
+		if !hasFlag(own, a) && hasFlag(global, a) {
+			known = global
 		}
-		n := flagArity(app.Flags, a)
-		globals = append(globals, rest[i:min(i+1+n, len(rest))]...)
-		i += 1 + n
+		n := 1 + flagArity(known, a)
+		taken := args[i:min(i+n, len(args))]
+		if hasFlag(own, a) || !hasFlag(global, a) {
+			flags = append(flags, taken...)
+		} else {
+			globals = append(globals, taken...)
+		}
+		i += n
 	}
-	// Globals go before the command name.
-	head := append([]string{}, out[:top]...)
-	head = append(head, globals...)
-	head = append(head, out[top:]...)
-	head = append(head, flags...)
-	if len(pos) > 0 {
-		head = append(head, "--")
-		head = append(head, pos...)
-	}
-	return head
+	return globals, flags, pos
 }
 
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' && a != "--" }

@@ -37,7 +37,7 @@ func ValidNewToolchain(s string) error {
 
 func maxLen(what, s string, n int) error {
 	if len(s) > n {
-		return &NameError{what, s, fmt.Sprintf("is %d bytes, longer than %d: `<machine>-<toolchain>-<id>` must fit in %d", len(s), n, MaxNameLen)}
+		return &NameError{What: what, Name: s, Rule: fmt.Sprintf("is %d bytes, longer than %d: `<machine>-<toolchain>-<id>` must fit in %d", len(s), n, MaxNameLen)}
 	}
 	return nil
 }

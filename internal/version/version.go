@@ -26,6 +26,11 @@ type Info struct {
 // Get returns this binary's version, commit and Go version.
 func Get() Info {
 	i := Info{Version: version, Commit: commit, Go: runtime.Version()}
+	if i.Version != "" && i.Commit != "" {
+		// Set by the Makefile: every process of a worker starts without
+		// parsing the toolchain's record.
+		return i
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return i.orUnknown()
