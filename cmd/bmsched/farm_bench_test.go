@@ -49,8 +49,7 @@ func BenchmarkFarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := buildBmsched(b)
-	buildDaemonBeside(b, bin)
+	bin := buildBmsched(b) // and bmschedd beside it, which serve runs
 	t := &farmTable{}
 	for i, n := range scales {
 		largest := i == len(scales)-1

@@ -190,12 +190,3 @@ func (d *farmDaemon) peakRSS(b *testing.B) int64 {
 	b.Fatal("no VmHWM in the daemon's /proc status")
 	return 0
 }
-
-// buildDaemonBeside builds bmschedd next to bin, where `bmsched serve`
-// looks for it.
-func buildDaemonBeside(b *testing.B, bin string) {
-	out, err := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "bmschedd"), "../bmschedd").CombinedOutput()
-	if err != nil {
-		b.Fatalf("go build bmschedd: %v\n%s", err, out)
-	}
-}
