@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// validComponent is the rule of every dash-free name part: a toolchain,
+// a snapshot id, a volume.
 func TestValidComponent(t *testing.T) {
 	for _, tc := range []struct {
 		s    string
@@ -28,8 +30,8 @@ func TestValidComponent(t *testing.T) {
 		{"é", `contains "é"`},
 		{"\xff", `contains "\xff"`},
 	} {
-		err := ValidComponent(tc.s)
-		checkRule(t, "ValidComponent", tc.s, err, tc.rule)
+		err := validComponent("name", tc.s)
+		checkRule(t, "validComponent", tc.s, err, tc.rule)
 	}
 }
 

@@ -20,12 +20,12 @@ import (
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
-	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/metrics"
 	"github.com/bmsched/bmsched/internal/ops"
 	"github.com/bmsched/bmsched/internal/rootlock"
+	"github.com/bmsched/bmsched/internal/watch"
 )
 
 // Config is what `bmsched serve` is told.
@@ -91,7 +91,7 @@ type Server struct {
 	ids    *rootlock.IDs // the root's lease id mark
 	build  BuildUser
 
-	watch   *fsscan.Watcher // keeps the database true to the volumes (watch.go)
+	watch   *watch.Watcher // keeps the database true to the volumes (watch.go)
 	metrics *metrics.Metrics
 	mon     *monitor // what status tells beyond the database (monitor.go)
 	// metricsAddr is where serve --metrics-listen bound; "" when off.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bmsched/bmsched/internal/db"
-	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/watch"
 )
 
 // startWatch watches the machines root, its volumes and machine
@@ -15,7 +15,7 @@ import (
 // changes after that scan started raises an event; the changes are acted
 // on from runWatch on, once the lease scheduler is up.
 func (s *Server) startWatch() error {
-	w, err := fsscan.NewWatcher(s.cfg.Machines, fsscan.WatchConfig{
+	w, err := watch.New(s.cfg.Machines, watch.Config{
 		Handler:   watchHandler{s},
 		Reconcile: s.cfg.ReconcileEvery,
 		Log:       s.log,
@@ -82,7 +82,7 @@ func unsettled(m db.Machine) bool {
 func (h watchHandler) RescanAll(reasons []string) {
 	s := h.s
 	source := "watch"
-	if len(reasons) == 1 && reasons[0] == fsscan.ReasonReconcile {
+	if len(reasons) == 1 && reasons[0] == watch.ReasonReconcile {
 		source = "reconcile"
 	}
 	if lost(reasons) {
@@ -114,6 +114,6 @@ func (h watchHandler) RescanAll(reasons []string) {
 // lost reports reasons that mean events were, or may have been, missed.
 func lost(reasons []string) bool {
 	return slices.ContainsFunc(reasons, func(r string) bool {
-		return r == fsscan.ReasonOverflow || r == fsscan.ReasonWatchError || r == fsscan.ReasonUnwatched
+		return r == watch.ReasonOverflow || r == watch.ReasonWatchError || r == watch.ReasonUnwatched
 	})
 }

@@ -1,4 +1,4 @@
-package fsscan
+package watch
 
 import (
 	"slices"
@@ -196,12 +196,4 @@ func (q *queue) close() {
 	q.cond.Broadcast()
 	q.mu.Unlock()
 	q.wg.Wait()
-}
-
-// pending reports whether t has an event not yet covered by a finished
-// scan: for tests.
-func (q *queue) pending(t target) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.slots[t] != nil
 }

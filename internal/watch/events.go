@@ -1,9 +1,11 @@
-package fsscan
+package watch
 
 import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
 // handle turns one event into watch changes and rescan requests. The
@@ -42,12 +44,12 @@ func (w *Watcher) handle(e fsnotify.Event) {
 // volume, or a stray. Only a full rescan updates the root's strays and
 // drops the machines of a volume gone.
 func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
-	if IsTempName(name) {
+	if fsscan.IsTempName(name) {
 		return
 	}
 	switch {
 	case op.Has(fsnotify.Create):
-		if ValidVolumeName(name) == nil && isDir(w.prefix+name) {
+		if fsscan.ValidVolumeName(name) == nil && isDir(w.prefix+name) {
 			delete(w.rootStrays, name)
 			w.addVolume(name)
 			return
@@ -72,11 +74,11 @@ func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
 // directory, or a stray.
 func (w *Watcher) volumeEntry(volume, name string, op fsnotify.Op) {
 	vw := w.tree[volume]
-	if vw == nil || IsTempName(name) {
+	if vw == nil || fsscan.IsTempName(name) {
 		return
 	}
 	t := target{volume, name}
-	valid := ValidMachineName(name) == nil
+	valid := fsscan.ValidMachineName(name) == nil
 	switch {
 	case op.Has(fsnotify.Create):
 		if valid && isDir(w.dir(t)) {
