@@ -181,6 +181,30 @@ func TestScanMachineRaces(t *testing.T) {
 	}
 }
 
+// TestScanMachineLinkSwitchedDuringRead plays the manual's `mv -T` landing
+// after the directory was read: the read returned neither the old link
+// nor the new one (as btrfs does for a rename that begins after the read
+// does), and the scan still finds the current link.
+func TestScanMachineLinkSwitchedDuringRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	layout(t, dir, "m-1/", "m-2/", "new-m -> m-2")
+	p := &fakeProber{subvols: map[string]btrfs.Info{
+		filepath.Join(dir, "m-1"): {UUID: "1"}, filepath.Join(dir, "m-2"): {UUID: "2"},
+	}}
+	p.before = func(op, path string) {
+		if op == "is-subvolume" && filepath.Base(path) == "m-1" {
+			must(t, os.Rename(filepath.Join(dir, "new-m"), filepath.Join(dir, "m")))
+		}
+	}
+	m, err := ScanMachine(dir, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Current != 2 || m.State != Active || len(m.Transients) != 0 || len(m.Strays) != 0 {
+		t.Errorf("after the switch during the read: current %d, state %s, transients %q, strays %+v", m.Current, m.State, m.Transients, m.Strays)
+	}
+}
+
 func TestScanMachineErrors(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "m")
