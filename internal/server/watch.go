@@ -47,17 +47,24 @@ func (s *Server) stopWatch() {
 }
 
 // watchHandler does what the watcher asks: rescan, then end the leases
-// whose snapshots the rescan found gone.
+// whose snapshots the rescan found gone; unless every change it is told
+// of is the daemon's own (watch_own.go).
 type watchHandler struct{ s *Server }
 
-func (h watchHandler) RescanMachine(volume, name string) bool {
+func (h watchHandler) RescanMachine(volume, name string, changed []string) bool {
 	s := h.s
-	if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
-		s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
-		s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)
-		return false
+	// Lease churn (the daemon's own snapshots and temporaries) is
+	// skipped: nothing the record needs. Whether the machine is still
+	// settling is its last scan's answer either way, so that churn does
+	// not cut the look-agains short.
+	if !s.ownChanges(volume, name, changed) {
+		if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
+			s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
+			s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)
+			return false
+		}
+		s.leases.EndVanished(volume, name)
 	}
-	s.leases.EndVanished(volume, name)
 	m, ok, err := s.db.Machine(volume, name)
 	return err == nil && ok && unsettled(m)
 }

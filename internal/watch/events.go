@@ -36,8 +36,19 @@ func (w *Watcher) handle(e fsnotify.Event) {
 	case entry == "":
 		w.volumeEntry(volume, machine, e.Op)
 	case !strings.Contains(entry, "/"):
-		w.q.touch(target{volume, machine}, "")
+		w.q.touchEntry(target{volume, machine}, entry, isLink(machine, entry))
 	}
+}
+
+// isLink reports whether entry is the current link of machine, or the
+// transient link an upgrade renames over it: the changes that builds
+// wait on, which go ahead of snapshot churn.
+func isLink(machine, entry string) bool {
+	switch fsscan.ClassifyName(machine, entry).Kind {
+	case fsscan.KindCurrent, fsscan.KindTransient:
+		return true
+	}
+	return false
 }
 
 // rootEntry handles an entry of the machines root coming or going: a

@@ -17,11 +17,15 @@ import (
 // directory, and only after Start.
 type Handler interface {
 	// RescanMachine brings the record of one machine directory up to date
-	// (the directory may be gone). It returns true when what it found may
-	// still change without raising an event, such as a revision or image
-	// that is not read-only yet: then the watcher looks again, a few times,
-	// at growing intervals.
-	RescanMachine(volume, name string) (unsettled bool)
+	// (the directory may be gone). changed names the entries that events
+	// were about since the last call, so that the owner can skip a rescan
+	// when they are all its own doing; it is nil when the whole directory
+	// must be looked at (it came or went, too many names changed, or this
+	// is a look-again). It returns true when what it found may still
+	// change without raising an event, such as a revision or image that is
+	// not read-only yet: then the watcher looks again, a few times, at
+	// growing intervals.
+	RescanMachine(volume, name string, changed []string) (unsettled bool)
 	// RescanAll brings everything up to date: events were lost, a volume
 	// or a stray came or went, or the periodic reconcile is due. reasons
 	// say which.
@@ -51,7 +55,8 @@ type Config struct {
 	// Reconcile is the period of the full rescan that repairs whatever the
 	// events missed; 0 for none.
 	Reconcile time.Duration
-	// Workers is how many rescans may run at once (default 2).
+	// Workers is how many rescans may run at once (default 2), besides
+	// the one worker that serves only the priority lane (link changes).
 	Workers int
 	Log     *slog.Logger
 
@@ -238,12 +243,12 @@ func (w *Watcher) Stats() Stats {
 	}
 }
 
-func (w *Watcher) dispatch(t target, reasons []string) bool {
+func (w *Watcher) dispatch(t target, notes []string) bool {
 	if t == everything {
-		w.cfg.Handler.RescanAll(reasons)
+		w.cfg.Handler.RescanAll(notes)
 		return false
 	}
-	return w.cfg.Handler.RescanMachine(t.volume, t.machine)
+	return w.cfg.Handler.RescanMachine(t.volume, t.machine, notes)
 }
 
 // loop reads the events. It must keep up with the kernel, whose queue is

@@ -18,6 +18,7 @@ import (
 type call struct {
 	target  target
 	reasons []string
+	changed []string // entries named to RescanMachine; nil for all
 }
 
 // recorder is a Handler that records its calls and lets tests wait
@@ -33,12 +34,12 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
 
-func (r *recorder) RescanMachine(volume, name string) bool {
+func (r *recorder) RescanMachine(volume, name string, changed []string) bool {
 	unsettled := false
 	if r.onMachine != nil {
 		unsettled = r.onMachine(volume, name)
 	}
-	r.add(call{target: target{volume, name}})
+	r.add(call{target: target{volume, name}, changed: changed})
 	return unsettled
 }
 
@@ -174,6 +175,22 @@ func TestWatchBurstIsCoalesced(t *testing.T) {
 	if n := r.count(everything); n != 0 {
 		t.Errorf("entries of a machine directory asked for %d full rescans: %v", n, r.reasons())
 	}
+	// More names than are kept: the handler is told to look at it all.
+	if c := r.last(mT); c.changed != nil {
+		t.Errorf("a burst of 200 entries named %d of them, want nil (the whole directory)", len(c.changed))
+	}
+}
+
+// last returns the latest call for t.
+func (r *recorder) last(t target) call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.calls) - 1; i >= 0; i-- {
+		if r.calls[i].target == t {
+			return r.calls[i]
+		}
+	}
+	return call{}
 }
 
 // A change made while its directory is being scanned gets a scan of its

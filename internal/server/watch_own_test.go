@@ -1,0 +1,77 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bmsched/bmsched/internal/db"
+)
+
+// ownChanges skips the rescan only for what the daemon's own acquires and
+// releases do; a temporary or a snapshot the record shows, a lease's
+// snapshot deleted by hand, a snapshot made by hand, and every other kind
+// of entry still cost a rescan.
+func TestOwnChanges(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lin")
+	d, err := db.Open(filepath.Join(t.TempDir(), "bmsched.db"), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := &Server{db: d}
+	rec := &db.Machine{Volume: "default", Name: "lin", Dir: dir, State: "active", Current: 1,
+		Temps: []string{".bmsched-del-9"}, Snapshots: []db.Snapshot{{Name: "lin-gcc-001", Toolchain: "gcc", ID: "001"}}}
+	if err := d.UpdateMachine("default", "lin", func(*db.Machine) (*db.Machine, []db.Event, error) { return rec, nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Leases 1 to 4, by snapshot: 002 on disk and active, 003 gone and
+	// releasing (its delete failed, then it went by hand), 004 gone but
+	// active (deleted by hand), 005 on disk and held. 006 is on disk with
+	// no lease (made by hand); 009 is gone with its lease (released).
+	for _, state := range []string{db.LeaseActive, db.LeaseReleasing, db.LeaseActive, db.LeaseHeld} {
+		_, err := d.CreateLease(func(id uint64) db.Lease {
+			snap := fmt.Sprintf("lin-gcc-%03d", id+1)
+			return db.Lease{Volume: "default", Machine: "lin", Toolchain: "gcc", Snapshot: snap,
+				Path: filepath.Join(dir, snap), State: state, Created: time.Now().UTC()}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"lin-gcc-002", "lin-gcc-005", "lin-gcc-006"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		changed []string
+		own     bool
+	}{
+		{nil, false},
+		{[]string{".bmsched-lease-7"}, true},
+		{[]string{".bmsched-del-9"}, false},
+		{[]string{"lin-gcc-002"}, true},
+		{[]string{"lin-gcc-003"}, false},
+		{[]string{"lin-gcc-009"}, true},
+		{[]string{"lin-gcc-004"}, false},
+		{[]string{"lin-gcc-005"}, true},
+		{[]string{"lin-gcc-001"}, false},
+		{[]string{"lin-gcc-006"}, false},
+		{[]string{"lin"}, false},
+		{[]string{"new-lin"}, false},
+		{[]string{"lin-2"}, false},
+		{[]string{"notes.txt"}, false},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin-gcc-009"}, true},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin"}, false},
+	} {
+		if got := s.ownChanges("default", "lin", tc.changed); got != tc.own {
+			t.Errorf("ownChanges(%q) = %t, want %t", tc.changed, got, tc.own)
+		}
+	}
+	if s.ownChanges("default", "other", []string{".bmsched-lease-7"}) {
+		t.Error("a machine with no record: its changes taken for the daemon's own")
+	}
+}
