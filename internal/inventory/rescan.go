@@ -64,7 +64,8 @@ func (inv *Inventory) rescanGone(seen map[string][]string, source string) error 
 	}
 	gone := map[string][]string{}
 	for _, m := range known {
-		if !slices.Contains(seen[m.Volume], m.Name) && inv.Available(m.Volume) {
+		// seen's names are sorted, as fsscan.ReadVolume returns them.
+		if _, found := slices.BinarySearch(seen[m.Volume], m.Name); !found && inv.Available(m.Volume) {
 			gone[m.Volume] = append(gone[m.Volume], m.Name)
 		}
 	}
