@@ -12,70 +12,72 @@ import (
 )
 
 // ownChanges reports whether every entry in changed, of the machine
-// directory volume/name, is a change the daemon made itself and that its
-// record does not need: then a rescan would find nothing worth a commit,
-// and lease churn costs none. Anything it is not sure of is not its own:
+// directory volume/name, is a change the daemon made itself, such that a
+// rescan would find nothing but what forget names: entries its record
+// shows that are gone, for Inventory.Forget to drop without a scan. Lease
+// churn then costs no rescan. Anything it is not sure of is not its own:
 // a rescan too many costs a scan, one too few a record that lies.
-func (s *Server) ownChanges(volume, name string, changed []string) bool {
+func (s *Server) ownChanges(volume, name string, changed []string) (own bool, forget []string) {
 	if changed == nil {
-		return false
+		return false, nil
 	}
 	m, ok, err := s.db.Machine(volume, name)
 	if err != nil || !ok {
-		return false
+		return false, nil
 	}
-	var leases map[string]string // lease state by snapshot name, read once
+	var leases map[string]bool // snapshot names of the machine's leases, read once
 	for _, entry := range changed {
+		there := exists(filepath.Join(m.Dir, entry))
 		switch fsscan.ClassifyName(name, entry).Kind {
 		case fsscan.KindTemp:
-			// A temporary made and gone between two scans was never in
-			// the record; one the record shows must be seen to go.
-			if slices.Contains(m.Temps, entry) {
-				return false
-			}
+			// bmsched's own, made and gone within an acquire or a
+			// release; one a scan caught in passing is forgotten.
 		case fsscan.KindSnapshot:
 			if leases == nil {
-				if leases, err = s.leaseStates(volume, name); err != nil {
-					return false
+				if leases, err = s.leaseSnapshots(volume, name); err != nil {
+					return false, nil
 				}
 			}
-			if !ownSnapshot(&m, entry, leases) {
-				return false
+			// A lease's snapshot put in place is shown from its lease.
+			// One gone while its lease is still there (releasing ones
+			// included: a release whose delete failed ends when its
+			// snapshot goes) is for the rescan to end. A snapshot that no
+			// lease names, there, was made by hand.
+			if there != leases[entry] {
+				return false, nil
 			}
 		default:
-			return false // links, revisions, images, strays: the record's business
+			return false, nil // links, revisions, images, strays: the record's business
+		}
+		if !there && recorded(&m, entry) {
+			forget = append(forget, entry)
 		}
 	}
-	return true
+	return true, forget
 }
 
-// ownSnapshot reports whether the snapshot entry changed as the daemon's
-// own acquires and releases change it. A lease's snapshot put in place
-// needs no record (list and show name it from its lease). One gone is the
-// daemon's own once its lease has ended, unless the record shows it: a
-// lease still there, releasing ones included (a release whose delete
-// failed ends when its snapshot goes), is for the rescan to end. A
-// snapshot no lease names was made by hand, and is recorded.
-func ownSnapshot(m *db.Machine, entry string, leases map[string]string) bool {
-	_, leased := leases[entry]
-	_, err := os.Lstat(filepath.Join(m.Dir, entry))
-	if !errors.Is(err, fs.ErrNotExist) {
-		return leased
-	}
-	recorded := slices.ContainsFunc(m.Snapshots, func(sn db.Snapshot) bool { return sn.Name == entry })
-	return !recorded && !leased
+// recorded reports whether the record shows entry as a snapshot or a
+// temporary.
+func recorded(m *db.Machine, entry string) bool {
+	return slices.Contains(m.Temps, entry) || slices.ContainsFunc(m.Snapshots, func(sn db.Snapshot) bool { return sn.Name == entry })
 }
 
-// leaseStates maps the snapshot names of a machine's leases to their
-// states.
-func (s *Server) leaseStates(volume, name string) (map[string]string, error) {
+// exists reports whether path is there; any answer but "does not exist"
+// counts as there.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// leaseSnapshots is the set of the snapshot names of a machine's leases.
+func (s *Server) leaseSnapshots(volume, name string) (map[string]bool, error) {
 	ls, err := s.db.MachineLeases(volume, name)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(ls))
+	out := make(map[string]bool, len(ls))
 	for _, l := range ls {
-		out[l.Snapshot] = l.State
+		out[l.Snapshot] = true
 	}
 	return out, nil
 }

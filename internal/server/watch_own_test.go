@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,9 +12,9 @@ import (
 )
 
 // ownChanges skips the rescan only for what the daemon's own acquires and
-// releases do; a temporary or a snapshot the record shows, a lease's
-// snapshot deleted by hand, a snapshot made by hand, and every other kind
-// of entry still cost a rescan.
+// releases do, naming what the record shows of it that is gone; a lease's
+// snapshot gone while its lease is there, a snapshot made by hand, and
+// every other kind of entry still cost a rescan.
 func TestOwnChanges(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lin")
 	d, err := db.Open(filepath.Join(t.TempDir(), "bmsched.db"), db.Options{})
@@ -49,29 +50,31 @@ func TestOwnChanges(t *testing.T) {
 	for _, tc := range []struct {
 		changed []string
 		own     bool
+		forget  []string
 	}{
-		{nil, false},
-		{[]string{".bmsched-lease-7"}, true},
-		{[]string{".bmsched-del-9"}, false},
-		{[]string{"lin-gcc-002"}, true},
-		{[]string{"lin-gcc-003"}, false},
-		{[]string{"lin-gcc-009"}, true},
-		{[]string{"lin-gcc-004"}, false},
-		{[]string{"lin-gcc-005"}, true},
-		{[]string{"lin-gcc-001"}, false},
-		{[]string{"lin-gcc-006"}, false},
-		{[]string{"lin"}, false},
-		{[]string{"new-lin"}, false},
-		{[]string{"lin-2"}, false},
-		{[]string{"notes.txt"}, false},
-		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin-gcc-009"}, true},
-		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin"}, false},
+		{nil, false, nil},
+		{[]string{".bmsched-lease-7"}, true, nil},
+		{[]string{".bmsched-del-9"}, true, []string{".bmsched-del-9"}},
+		{[]string{"lin-gcc-002"}, true, nil},
+		{[]string{"lin-gcc-003"}, false, nil},
+		{[]string{"lin-gcc-009"}, true, nil},
+		{[]string{"lin-gcc-004"}, false, nil},
+		{[]string{"lin-gcc-005"}, true, nil},
+		{[]string{"lin-gcc-001"}, true, []string{"lin-gcc-001"}},
+		{[]string{"lin-gcc-006"}, false, nil},
+		{[]string{"lin"}, false, nil},
+		{[]string{"new-lin"}, false, nil},
+		{[]string{"lin-2"}, false, nil},
+		{[]string{"notes.txt"}, false, nil},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin-gcc-009", "lin-gcc-001"}, true, []string{"lin-gcc-001"}},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin"}, false, nil},
 	} {
-		if got := s.ownChanges("default", "lin", tc.changed); got != tc.own {
-			t.Errorf("ownChanges(%q) = %t, want %t", tc.changed, got, tc.own)
+		own, forget := s.ownChanges("default", "lin", tc.changed)
+		if own != tc.own || !slices.Equal(forget, tc.forget) {
+			t.Errorf("ownChanges(%q) = %t, %q; want %t, %q", tc.changed, own, forget, tc.own, tc.forget)
 		}
 	}
-	if s.ownChanges("default", "other", []string{".bmsched-lease-7"}) {
+	if own, _ := s.ownChanges("default", "other", []string{".bmsched-lease-7"}); own {
 		t.Error("a machine with no record: its changes taken for the daemon's own")
 	}
 }
