@@ -39,10 +39,12 @@ type slot struct {
 
 // maxReasons bounds the reasons kept for one pending rescan: they are for
 // the log, and a flood must not grow them without end. maxEntries bounds
-// the entry names the same way: past it, the whole directory is looked at.
+// the entry names the same way, past which the whole directory is looked
+// at; it is well above what 16 workers' acquires and releases name in the
+// longest a target waits (MaxDelay), so that churn stays named.
 const (
 	maxReasons = 8
-	maxEntries = 32
+	maxEntries = 512
 )
 
 // queue coalesces the watcher's requests per target and hands them to a

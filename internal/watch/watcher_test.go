@@ -164,20 +164,21 @@ func TestWatchBurstIsCoalesced(t *testing.T) {
 	if got := w.Stats().Watches; got != 3 {
 		t.Errorf("watches = %d, want 3 (root, volume, machine)", got)
 	}
-	for i := range 200 {
+	const burst = maxEntries + 100 // more names than are kept
+	for i := range burst {
 		mustRun(t, os.WriteFile(filepath.Join(root, "default", "m", fmt.Sprint("f", i)), nil, 0o644))
 	}
 	r.waitCount(t, mT, 1)
 	r.waitFor(t, "the burst to settle", func() bool { return !w.q.pending(mT) })
 	if n := r.count(mT); n > 3 {
-		t.Errorf("200 entries made %d rescans; want them coalesced into at most 3", n)
+		t.Errorf("%d entries made %d rescans; want them coalesced into at most 3", burst, n)
 	}
 	if n := r.count(everything); n != 0 {
 		t.Errorf("entries of a machine directory asked for %d full rescans: %v", n, r.reasons())
 	}
 	// More names than are kept: the handler is told to look at it all.
 	if c := r.last(mT); c.changed != nil {
-		t.Errorf("a burst of 200 entries named %d of them, want nil (the whole directory)", len(c.changed))
+		t.Errorf("a burst of %d entries named %d of them, want nil (the whole directory)", burst, len(c.changed))
 	}
 }
 
