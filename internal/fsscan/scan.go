@@ -45,6 +45,13 @@ func ReadMachineDir(dir string, p Prober) ([]DirEntry, error) {
 	return lookAgainForLinks(dir, machine, entries, p)
 }
 
+// ReadLinks reads the current and transient links of the machine
+// directory dir alone, by name, without reading the directory: what a
+// link switch changes. A link absent is left out.
+func ReadLinks(dir string) ([]DirEntry, error) {
+	return lookAgainForLinks(dir, filepath.Base(dir), nil, nil)
+}
+
 // lookAgainForLinks looks up the current and transient links by name when
 // the directory read did not return them. A read that races the manual's
 // `mv -T new-<m> <m>` can miss both names (btrfs, for one, returns no

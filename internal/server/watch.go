@@ -53,15 +53,9 @@ type watchHandler struct{ s *Server }
 
 func (h watchHandler) RescanMachine(volume, name string, changed []string) bool {
 	s := h.s
-	// Lease churn (the daemon's own snapshots and temporaries) costs no
-	// rescan: at most what a scan caught of it in passing is forgotten.
 	// Whether the machine is still settling is its last scan's answer
 	// either way, so that churn does not cut the look-agains short.
-	if own, forget := s.ownChanges(volume, name, changed); own {
-		if err := s.inv.Forget(volume, name, forget); err != nil {
-			s.log.Warn("drop entries gone from a machine's record; the next rescan does", "machine", volume+"/"+name, "err", err)
-		}
-	} else {
+	if !s.lookCheaply(volume, name, changed) {
 		if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
 			s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
 			s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)

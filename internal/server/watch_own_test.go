@@ -12,9 +12,10 @@ import (
 )
 
 // ownChanges skips the rescan only for what the daemon's own acquires and
-// releases do, naming what the record shows of it that is gone; a lease's
-// snapshot gone while its lease is there, a snapshot made by hand, and
-// every other kind of entry still cost a rescan.
+// releases do, naming what the record shows of it that is gone, and for
+// links, which are read by name; a lease's snapshot gone while its lease
+// is there, a snapshot made by hand, and every other kind of entry still
+// cost a rescan.
 func TestOwnChanges(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lin")
 	d, err := db.Open(filepath.Join(t.TempDir(), "bmsched.db"), db.Options{})
@@ -51,30 +52,33 @@ func TestOwnChanges(t *testing.T) {
 		changed []string
 		own     bool
 		forget  []string
+		links   bool
 	}{
-		{nil, false, nil},
-		{[]string{".bmsched-lease-7"}, true, nil},
-		{[]string{".bmsched-del-9"}, true, []string{".bmsched-del-9"}},
-		{[]string{"lin-gcc-002"}, true, nil},
-		{[]string{"lin-gcc-003"}, false, nil},
-		{[]string{"lin-gcc-009"}, true, nil},
-		{[]string{"lin-gcc-004"}, false, nil},
-		{[]string{"lin-gcc-005"}, true, nil},
-		{[]string{"lin-gcc-001"}, true, []string{"lin-gcc-001"}},
-		{[]string{"lin-gcc-006"}, false, nil},
-		{[]string{"lin"}, false, nil},
-		{[]string{"new-lin"}, false, nil},
-		{[]string{"lin-2"}, false, nil},
-		{[]string{"notes.txt"}, false, nil},
-		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin-gcc-009", "lin-gcc-001"}, true, []string{"lin-gcc-001"}},
-		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin"}, false, nil},
+		{nil, false, nil, false},
+		{[]string{".bmsched-lease-7"}, true, nil, false},
+		{[]string{".bmsched-del-9"}, true, []string{".bmsched-del-9"}, false},
+		{[]string{"lin-gcc-002"}, true, nil, false},
+		{[]string{"lin-gcc-003"}, false, nil, false},
+		{[]string{"lin-gcc-009"}, true, nil, false},
+		{[]string{"lin-gcc-004"}, false, nil, false},
+		{[]string{"lin-gcc-005"}, true, nil, false},
+		{[]string{"lin-gcc-001"}, true, []string{"lin-gcc-001"}, false},
+		{[]string{"lin-gcc-006"}, false, nil, false},
+		{[]string{"lin"}, true, nil, true},
+		{[]string{"new-lin"}, true, nil, true},
+		{[]string{"lin-2"}, false, nil, false},
+		{[]string{"lin-gcc"}, false, nil, false},
+		{[]string{"notes.txt"}, false, nil, false},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "lin-gcc-009", "lin-gcc-001"}, true, []string{"lin-gcc-001"}, false},
+		{[]string{".bmsched-lease-7", "lin-gcc-002", "new-lin", "lin"}, true, nil, true},
+		{[]string{"lin", "lin-2"}, false, nil, false},
 	} {
-		own, forget := s.ownChanges("default", "lin", tc.changed)
-		if own != tc.own || !slices.Equal(forget, tc.forget) {
-			t.Errorf("ownChanges(%q) = %t, %q; want %t, %q", tc.changed, own, forget, tc.own, tc.forget)
+		own, forget, links := s.ownChanges("default", "lin", tc.changed)
+		if own != tc.own || !slices.Equal(forget, tc.forget) || own && links != tc.links {
+			t.Errorf("ownChanges(%q) = %t, %q, links %t; want %t, %q, links %t", tc.changed, own, forget, links, tc.own, tc.forget, tc.links)
 		}
 	}
-	if own, _ := s.ownChanges("default", "other", []string{".bmsched-lease-7"}); own {
+	if own, _, _ := s.ownChanges("default", "other", []string{".bmsched-lease-7"}); own {
 		t.Error("a machine with no record: its changes taken for the daemon's own")
 	}
 }
