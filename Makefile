@@ -93,7 +93,7 @@ bench:
 
 # Every other benchmark, each with its own figures.
 bench-all:
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 60m ./...
 
 # SIGKILL the daemon under 32 clients once a round, on a loop-mounted
 # btrfs (root and btrfs-progs), and check the invariants after each round;

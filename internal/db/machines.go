@@ -47,42 +47,45 @@ func getMachine(tx *bolt.Tx, volume, name string) (m Machine, ok bool, err error
 // change it, and stores the result in the same transaction; fn returning
 // nil for the machine deletes the record. Events fn returns are appended.
 func (d *DB) UpdateMachine(volume, name string, fn func(old *Machine) (*Machine, []Event, error)) error {
-	return d.update(func(tx *bolt.Tx) error {
-		old, ok, err := getMachine(tx, volume, name)
-		if err != nil {
-			return err
-		}
-		var prev *Machine
+	return d.update(func(tx *bolt.Tx) error { return d.updateMachine(tx, volume, name, fn) })
+}
+
+// updateMachine is UpdateMachine inside the transaction tx.
+func (d *DB) updateMachine(tx *bolt.Tx, volume, name string, fn func(old *Machine) (*Machine, []Event, error)) error {
+	old, ok, err := getMachine(tx, volume, name)
+	if err != nil {
+		return err
+	}
+	var prev *Machine
+	if ok {
+		prev = &old
+	}
+	next, events, err := fn(prev)
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketMachines)
+	key := []byte(volume + "/" + name)
+	if next == nil {
 		if ok {
-			prev = &old
+			if err := b.Delete(key); err != nil {
+				return err
+			}
+			d.ix.note(indexChange{volume: volume, name: name, drop: true})
 		}
-		next, events, err := fn(prev)
+	} else {
+		// The record is stored under volume and name whatever fn put in
+		// it; so is it indexed.
+		d.ix.note(indexChange{volume: volume, name: name})
+		buf, err := json.Marshal(next)
 		if err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketMachines)
-		key := []byte(volume + "/" + name)
-		if next == nil {
-			if ok {
-				if err := b.Delete(key); err != nil {
-					return err
-				}
-				d.ix.note(indexChange{volume: volume, name: name, drop: true})
-			}
-		} else {
-			// The record is stored under volume and name whatever fn
-			// put in it; so is it indexed.
-			d.ix.note(indexChange{volume: volume, name: name})
-			buf, err := json.Marshal(next)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(key, buf); err != nil {
-				return err
-			}
+		if err := b.Put(key, buf); err != nil {
+			return err
 		}
-		return d.appendEvents(tx, events)
-	})
+	}
+	return d.appendEvents(tx, events)
 }
 
 func decodeMachine(k, v []byte, m *Machine) error {

@@ -11,81 +11,111 @@ import (
 // kind; what breaks them is a Stray with the reason. It reads nothing and
 // follows no link, so it is safe on any input.
 func Classify(machine string, entries []DirEntry) Machine {
-	m := Machine{
-		Name:       machine,
-		Revisions:  []Revision{},
-		Images:     []Image{},
-		Snapshots:  []Snapshot{},
-		Transients: []string{},
-		Temps:      []string{},
-		Strays:     []Stray{},
-	}
-	// The current link is judged last, against the revisions found and
-	// the reasons the other entries were refused.
-	var link *DirEntry
-	revisions := map[string]uint64{}
-	refused := map[string]string{}
-	seen := map[string]bool{}
-	stray := func(name, reason string) {
-		m.Strays = append(m.Strays, Stray{Name: name, Reason: reason})
-		if _, ok := refused[name]; !ok {
-			refused[name] = reason
-		}
+	c := classifier{
+		m: Machine{
+			Name:       machine,
+			Revisions:  []Revision{},
+			Images:     []Image{},
+			Snapshots:  []Snapshot{},
+			Transients: []string{},
+			Temps:      []string{},
+			Strays:     []Stray{},
+		},
+		revisions: map[string]uint64{},
+		refused:   map[string]string{},
+		seen:      map[string]bool{},
 	}
 	for i := range entries {
-		d := &entries[i]
-		if seen[d.Name] {
-			// A directory cannot hold two entries of one name; a caller
-			// that says otherwise gets no guess at which one is real.
-			stray(d.Name, "duplicate entry name")
-			continue
-		}
-		seen[d.Name] = true
-		e := ClassifyName(machine, d.Name)
-		switch e.Kind {
-		case KindStray:
-			stray(d.Name, e.Reason)
-		case KindCurrent:
-			if d.Type != TypeSymlink {
-				stray(d.Name, fmt.Sprintf("current link is %s, not a symlink", typeName(d.Type)))
-				continue
-			}
-			link = d
-		case KindTransient:
-			if d.Type != TypeSymlink {
-				stray(d.Name, fmt.Sprintf("transient link is %s, not a symlink", typeName(d.Type)))
-				continue
-			}
-			m.Transients = append(m.Transients, d.Name)
-		case KindTemp:
-			m.Temps = append(m.Temps, d.Name)
-		case KindRevision, KindImage, KindSnapshot:
-			if reason := subvolumeProblem(e, d); reason != "" {
-				stray(d.Name, reason)
-				continue
-			}
-			switch e.Kind {
-			case KindRevision:
-				m.Revisions = append(m.Revisions, Revision{Rev: e.Rev, Name: d.Name, Info: d.Info})
-				revisions[d.Name] = e.Rev
-			case KindImage:
-				m.Images = append(m.Images, Image{Toolchain: e.Toolchain, Name: d.Name, Info: d.Info})
-			case KindSnapshot:
-				m.Snapshots = append(m.Snapshots, Snapshot{Toolchain: e.Toolchain, ID: e.ID, Name: d.Name, Info: d.Info})
-			}
-		}
+		c.entry(&entries[i])
 	}
-	if link != nil {
-		rev, reason := currentRevision(machine, link.Target, revisions, refused)
-		if reason != "" {
-			stray(link.Name, reason)
-		}
-		m.Current = rev
-	}
+	c.judgeLink()
+	m := c.m
 	m.State = state(m)
 	linkProvenance(&m)
 	sortMachine(&m)
 	return m
+}
+
+// classifier is the state of one Classify. The current link is judged
+// last, against the revisions found and the reasons the other entries
+// were refused.
+type classifier struct {
+	m         Machine
+	link      *DirEntry
+	revisions map[string]uint64 // valid revisions by name
+	refused   map[string]string // reasons by name
+	seen      map[string]bool
+}
+
+func (c *classifier) stray(name, reason string) {
+	c.m.Strays = append(c.m.Strays, Stray{Name: name, Reason: reason})
+	if _, ok := c.refused[name]; !ok {
+		c.refused[name] = reason
+	}
+}
+
+// entry classifies one entry by its name, then holds it to its kind's
+// rules.
+func (c *classifier) entry(d *DirEntry) {
+	if c.seen[d.Name] {
+		// A directory cannot hold two entries of one name; a caller that
+		// says otherwise gets no guess at which one is real.
+		c.stray(d.Name, "duplicate entry name")
+		return
+	}
+	c.seen[d.Name] = true
+	e := ClassifyName(c.m.Name, d.Name)
+	switch e.Kind {
+	case KindStray:
+		c.stray(d.Name, e.Reason)
+	case KindCurrent:
+		if d.Type != TypeSymlink {
+			c.stray(d.Name, fmt.Sprintf("current link is %s, not a symlink", typeName(d.Type)))
+			return
+		}
+		c.link = d
+	case KindTransient:
+		if d.Type != TypeSymlink {
+			c.stray(d.Name, fmt.Sprintf("transient link is %s, not a symlink", typeName(d.Type)))
+			return
+		}
+		c.m.Transients = append(c.m.Transients, d.Name)
+	case KindTemp:
+		c.m.Temps = append(c.m.Temps, d.Name)
+	case KindRevision, KindImage, KindSnapshot:
+		c.subvolume(e, d)
+	}
+}
+
+// subvolume files a revision, image or snapshot, or refuses one that is
+// not a subvolume.
+func (c *classifier) subvolume(e Entry, d *DirEntry) {
+	if reason := subvolumeProblem(e, d); reason != "" {
+		c.stray(d.Name, reason)
+		return
+	}
+	switch e.Kind {
+	case KindRevision:
+		c.m.Revisions = append(c.m.Revisions, Revision{Rev: e.Rev, Name: d.Name, Info: d.Info})
+		c.revisions[d.Name] = e.Rev
+	case KindImage:
+		c.m.Images = append(c.m.Images, Image{Toolchain: e.Toolchain, Name: d.Name, Info: d.Info})
+	case KindSnapshot:
+		c.m.Snapshots = append(c.m.Snapshots, Snapshot{Toolchain: e.Toolchain, ID: e.ID, Name: d.Name, Info: d.Info})
+	}
+}
+
+// judgeLink sets the current revision from the link, or makes the link a
+// stray with the reason it is an anomaly.
+func (c *classifier) judgeLink() {
+	if c.link == nil {
+		return
+	}
+	rev, reason := currentRevision(c.m.Name, c.link.Target, c.revisions, c.refused)
+	if reason != "" {
+		c.stray(c.link.Name, reason)
+	}
+	c.m.Current = rev
 }
 
 // state follows the manual: the link is created last when adding and

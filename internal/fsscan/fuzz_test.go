@@ -63,7 +63,7 @@ func FuzzClassifyName(f *testing.F) {
 		if e.Reason != "" {
 			t.Fatalf("ClassifyName(%q, %q) = %v with a reason %q", machine, name, e.Kind, e.Reason)
 		}
-		if got := e.Format(machine); got != name {
+		if got := format(e, machine); got != name {
 			t.Fatalf("ClassifyName(%q, %q) = %+v, which formats as %q", machine, name, e, got)
 		}
 		// Pure: the watcher and the full scan must agree on every name.

@@ -19,26 +19,6 @@ const (
 	KindTemp                  // .bmsched-*
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindStray:
-		return "stray"
-	case KindCurrent:
-		return "current"
-	case KindRevision:
-		return "revision"
-	case KindImage:
-		return "image"
-	case KindSnapshot:
-		return "snapshot"
-	case KindTransient:
-		return "transient"
-	case KindTemp:
-		return "temp"
-	}
-	return "Kind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // TempPrefix starts the names of bmsched's own temporaries, in a machine
 // directory or a volume. It starts with '.' so that no valid machine name,
 // hence no other entry of the grammar, can start with it.
@@ -72,32 +52,8 @@ func RevisionName(machine string, rev uint64) string {
 // ImageName is `<m>-<t>`.
 func ImageName(machine, toolchain string) string { return machine + "-" + toolchain }
 
-// SnapshotName is `<m>-<t>-<x>`.
-func SnapshotName(machine, toolchain, id string) string {
-	return machine + "-" + toolchain + "-" + id
-}
-
 // TransientName is `new-<m>`, the link that an upgrade renames over `<m>`.
 func TransientName(machine string) string { return "new-" + machine }
-
-// Format rebuilds the name from the parsed parts, so that a caller (or a
-// test) can check that parsing lost nothing. Temporaries and strays have no
-// parts: Format returns their Name.
-func (e Entry) Format(machine string) string {
-	switch e.Kind {
-	case KindCurrent:
-		return machine
-	case KindRevision:
-		return RevisionName(machine, e.Rev)
-	case KindImage:
-		return ImageName(machine, e.Toolchain)
-	case KindSnapshot:
-		return SnapshotName(machine, e.Toolchain, e.ID)
-	case KindTransient:
-		return TransientName(machine)
-	}
-	return e.Name
-}
 
 // ClassifyName says what name means in the directory of machine. It parses
 // relative to the machine's own name, which may contain dashes: in the

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
 )
@@ -30,9 +31,45 @@ func ReadMachineDir(dir string, p Prober) ([]DirEntry, error) {
 		return nil, pathError("read machine directory", dir, err)
 	}
 	machine := filepath.Base(dir)
-	entries := make([]DirEntry, 0, len(des))
+	entries := make([]DirEntry, 0, len(des)+2)
 	for _, de := range des {
 		d, err := readEntry(dir, machine, de, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, d)
+	}
+	return lookAgainForLinks(dir, machine, entries, p)
+}
+
+// ReadLinks reads the current and transient links of the machine
+// directory dir alone, by name, without reading the directory: what a
+// link switch changes. A link absent is left out.
+func ReadLinks(dir string) ([]DirEntry, error) {
+	return lookAgainForLinks(dir, filepath.Base(dir), nil, nil)
+}
+
+// lookAgainForLinks looks up the current and transient links by name when
+// the directory read did not return them. A read that races the manual's
+// `mv -T new-<m> <m>` can miss both names (btrfs, for one, returns no
+// entry made after the read began, and the old link is gone by then),
+// and a machine read without its link would pass for one being retired.
+func lookAgainForLinks(dir, machine string, entries []DirEntry, p Prober) ([]DirEntry, error) {
+	for _, name := range []string{machine, TransientName(machine)} {
+		if slices.ContainsFunc(entries, func(d DirEntry) bool { return d.Name == name }) {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, pathError("look up link", filepath.Join(dir, name), err)
+		}
+		d, err := readEntry(dir, machine, fs.FileInfoToDirEntry(fi), p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -181,6 +181,30 @@ func TestScanMachineRaces(t *testing.T) {
 	}
 }
 
+// TestScanMachineLinkSwitchedDuringRead plays the manual's `mv -T` landing
+// after the directory was read: the read returned neither the old link
+// nor the new one (as btrfs does for a rename that begins after the read
+// does), and the scan still finds the current link.
+func TestScanMachineLinkSwitchedDuringRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	layout(t, dir, "m-1/", "m-2/", "new-m -> m-2")
+	p := &fakeProber{subvols: map[string]btrfs.Info{
+		filepath.Join(dir, "m-1"): {UUID: "1"}, filepath.Join(dir, "m-2"): {UUID: "2"},
+	}}
+	p.before = func(op, path string) {
+		if op == "is-subvolume" && filepath.Base(path) == "m-1" {
+			must(t, os.Rename(filepath.Join(dir, "new-m"), filepath.Join(dir, "m")))
+		}
+	}
+	m, err := ScanMachine(dir, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Current != 2 || m.State != Active || len(m.Transients) != 0 || len(m.Strays) != 0 {
+		t.Errorf("after the switch during the read: current %d, state %s, transients %q, strays %+v", m.Current, m.State, m.Transients, m.Strays)
+	}
+}
+
 func TestScanMachineErrors(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "m")
@@ -225,68 +249,45 @@ func checkPathError(t *testing.T, err error, op, path, msg string, is error) {
 	}
 }
 
-func TestScanVolumeAndRoot(t *testing.T) {
+// ReadRoot and ReadVolume sort what a root and a volume hold into the
+// level below, bmsched's temporaries and strays, each stray with the rule
+// it breaks.
+func TestReadRootAndVolume(t *testing.T) {
 	root := t.TempDir()
 	layout(t, root,
 		"default/linux-gcc_6/linux-gcc_6-1/", "default/linux-gcc_6/linux-gcc_6 -> linux-gcc_6-1",
-		"default/windows-msvc_14/",
-		"default/a-b-c/a-b-c-t-1/",
+		"default/windows-msvc_14/", "default/a-b-c/",
 		"default/new-linux/", "default/.hidden/", "default/bad name/", "default/file",
 		"default/link -> linux-gcc_6", "default/.bmsched-del-x/",
-		"default/gone/",
-		"extra/", "README", ".snapshots/", "lost+found/", "a-b/", "vol-link -> default",
+		"extra/", "README", ".snapshots/", "lost+found/", "a-b/", "vol-link -> default", ".bmsched-root.lock",
 	)
-	p := &fakeProber{subvols: map[string]btrfs.Info{
-		filepath.Join(root, "default/linux-gcc_6/linux-gcc_6-1"): {UUID: "r"},
-		filepath.Join(root, "default/a-b-c/a-b-c-t-1"):           {UUID: "s"},
-	}}
-	// The machine "gone" is deleted once the volume is listed, while
-	// "a-b-c" (listed before it) is probed.
-	p.before = func(op, path string) {
-		if strings.HasSuffix(path, "a-b-c-t-1") {
-			os.Remove(filepath.Join(root, "default/gone"))
-		}
-	}
-	r, err := ScanRoot(root, p)
+	r, err := ReadRoot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vols []string
-	for _, v := range r.Volumes {
-		vols = append(vols, v.Name)
+	if !reflect.DeepEqual(r.Dirs, []string{"default", "extra"}) || !reflect.DeepEqual(r.Temps, []string{".bmsched-root.lock"}) {
+		t.Fatalf("volumes %v, temporaries %v", r.Dirs, r.Temps)
 	}
-	if r.Dir != root || !reflect.DeepEqual(vols, []string{"default", "extra"}) {
-		t.Fatalf("volumes %v", vols)
+	wantRoot := []string{
+		`.snapshots: invalid volume name ".snapshots": must not start with '.'`,
+		"README: a regular file, not a volume directory",
+		`a-b: invalid volume name "a-b": contains "-": only letters, digits and _ . + are allowed`,
+		`lost+found: invalid volume name "lost+found": is the filesystem's, not a volume`,
+		`vol-link: invalid volume name "vol-link": contains "-": only letters, digits and _ . + are allowed`,
 	}
-	rootStrays := map[string]string{}
-	for _, s := range r.Strays {
-		rootStrays[s.Name] = s.Reason
-	}
-	wantRoot := map[string]string{
-		"README":     "a regular file, not a volume directory",
-		".snapshots": `invalid volume name ".snapshots": must not start with '.'`,
-		"lost+found": `invalid volume name "lost+found": is the filesystem's, not a volume`,
-		"a-b":        `invalid volume name "a-b": contains "-": only letters, digits and _ . + are allowed`,
-		"vol-link":   `invalid volume name "vol-link": contains "-": only letters, digits and _ . + are allowed`,
-	}
-	if !reflect.DeepEqual(rootStrays, wantRoot) {
-		t.Errorf("root strays:\n got %q\nwant %q", rootStrays, wantRoot)
+	if got := strayLines(r.Strays); !reflect.DeepEqual(got, wantRoot) {
+		t.Errorf("root strays:\n got %q\nwant %q", got, wantRoot)
 	}
 
-	v := r.Volumes[0]
-	var machines []string
-	for _, m := range v.Machines {
-		machines = append(machines, m.Name+":"+string(m.State))
+	v, err := ReadVolume(filepath.Join(root, "default"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := []string{"a-b-c:retiring", "linux-gcc_6:active", "windows-msvc_14:pending"}; !reflect.DeepEqual(machines, want) {
-		t.Errorf("machines %v, want %v", machines, want)
+	if want := []string{"a-b-c", "linux-gcc_6", "windows-msvc_14"}; !reflect.DeepEqual(v.Dirs, want) {
+		t.Errorf("machines %v, want %v", v.Dirs, want)
 	}
-	if v.Dir != filepath.Join(root, "default") || !reflect.DeepEqual(v.Temps, []string{".bmsched-del-x"}) {
-		t.Errorf("volume %+v", v)
-	}
-	var strays []string
-	for _, s := range v.Strays {
-		strays = append(strays, s.Name+": "+s.Reason)
+	if !reflect.DeepEqual(v.Temps, []string{".bmsched-del-x"}) {
+		t.Errorf("temporaries %v", v.Temps)
 	}
 	want := []string{
 		`.hidden: invalid machine name ".hidden": must not start with '.'`,
@@ -295,26 +296,28 @@ func TestScanVolumeAndRoot(t *testing.T) {
 		"link: a symlink, not a machine directory",
 		`new-linux: invalid machine name "new-linux": must not be "new" or start with "new-" (the prefix of an upgrade's transient link)`,
 	}
-	if !reflect.DeepEqual(strays, want) {
-		t.Errorf("volume strays:\n got %q\nwant %q", strays, want)
+	if got := strayLines(v.Strays); !reflect.DeepEqual(got, want) {
+		t.Errorf("volume strays:\n got %q\nwant %q", got, want)
 	}
 	if !slices.IsSortedFunc(v.Strays, func(a, b Stray) int { return strings.Compare(a.Name, b.Name) }) {
 		t.Errorf("volume strays not sorted")
 	}
 }
 
-func TestScanVolumeErrors(t *testing.T) {
-	root := t.TempDir()
-	_, err := ScanVolume(filepath.Join(root, "nope"), &fakeProber{})
-	checkPathError(t, err, "read volume directory", filepath.Join(root, "nope"), "no such file", fs.ErrNotExist)
-	_, err = ScanVolume(filepath.Join(root, "a-b"), &fakeProber{})
-	checkPathError(t, err, "scan volume", filepath.Join(root, "a-b"), `invalid volume name "a-b"`, nil)
-	_, err = ScanRoot(filepath.Join(root, "nope"), &fakeProber{})
-	checkPathError(t, err, "read machines root", filepath.Join(root, "nope"), "no such file", fs.ErrNotExist)
+func strayLines(ss []Stray) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Name+": "+s.Reason)
+	}
+	return out
+}
 
-	layout(t, root, "v/m/m-1/")
-	_, err = ScanRoot(root, &fakeProber{err: syscall.EIO})
-	checkPathError(t, err, "probe subvolume", filepath.Join(root, "v/m/m-1"), "input/output error", syscall.EIO)
+func TestReadRootAndVolumeErrors(t *testing.T) {
+	root := t.TempDir()
+	_, err := ReadVolume(filepath.Join(root, "nope"))
+	checkPathError(t, err, "read volume directory", filepath.Join(root, "nope"), "no such file", fs.ErrNotExist)
+	_, err = ReadRoot(filepath.Join(root, "nope"))
+	checkPathError(t, err, "read machines root", filepath.Join(root, "nope"), "no such file", fs.ErrNotExist)
 }
 
 func must(t *testing.T, err error) {

@@ -11,9 +11,6 @@ const MaxNameLen = names.MaxNameLen
 // NameError reports a name that breaks the grammar.
 type NameError = names.NameError
 
-// ValidComponent checks a dash-free name part.
-func ValidComponent(s string) error { return names.ValidComponent(s) }
-
 // ValidVolumeName checks a volume directory name.
 func ValidVolumeName(s string) error { return names.ValidVolumeName(s) }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// The rule of every dash-free name part (a toolchain, a snapshot id, a
+// volume), seen through the snapshot id, which is nothing more.
 func TestValidComponent(t *testing.T) {
 	for _, tc := range []struct {
 		s    string
@@ -28,8 +30,8 @@ func TestValidComponent(t *testing.T) {
 		{"é", `contains "é"`},
 		{"\xff", `contains "\xff"`},
 	} {
-		err := ValidComponent(tc.s)
-		checkRule(t, "ValidComponent", tc.s, err, tc.rule)
+		err := ValidSnapshotID(tc.s)
+		checkRule(t, "ValidSnapshotID", tc.s, err, tc.rule)
 	}
 }
 

@@ -6,14 +6,15 @@ import (
 	"github.com/bmsched/bmsched/internal/db"
 )
 
+// eventFunc makes an event about one machine.
+type eventFunc func(kind, format string, args ...any) db.Event
+
 // diff lists the changes from old to next that an operator would want in
 // the event log. Either may be nil (appeared, gone). Snapshots coming and
 // going are left to the lease events: builds make them all day long.
 func diff(source string, old, next *db.Machine) []db.Event {
-	var m *db.Machine
-	if next != nil {
-		m = next
-	} else {
+	m := next
+	if m == nil {
 		m = old
 	}
 	ev := func(kind, format string, args ...any) db.Event {
@@ -28,21 +29,34 @@ func diff(source string, old, next *db.Machine) []db.Event {
 	case next == nil:
 		return []db.Event{ev("machine-gone", "machine %s/%s is gone", m.Volume, m.Name)}
 	}
+	es := diffLink(ev, old, next)
+	es = append(es, diffRevisions(ev, old, next)...)
+	es = append(es, diffImages(ev, old, next)...)
+	return append(es, strayEvents(ev, newStrays(old, next))...)
+}
 
+// diffLink tells a change of state and of the current link.
+func diffLink(ev eventFunc, old, next *db.Machine) []db.Event {
 	var es []db.Event
 	if old.State != next.State {
 		es = append(es, ev("state-changed", "state %s -> %s", old.State, next.State))
 	}
-	if old.Current != next.Current {
-		switch {
-		case old.Current == 0:
-			es = append(es, ev("link-set", "current link set to revision %d", next.Current))
-		case next.Current == 0:
-			es = append(es, ev("link-removed", "current link removed (was revision %d)", old.Current))
-		default:
-			es = append(es, ev("link-switched", "link switched from revision %d to %d", old.Current, next.Current))
-		}
+	switch {
+	case old.Current == next.Current:
+	case old.Current == 0:
+		es = append(es, ev("link-set", "current link set to revision %d", next.Current))
+	case next.Current == 0:
+		es = append(es, ev("link-removed", "current link removed (was revision %d)", old.Current))
+	default:
+		es = append(es, ev("link-switched", "link switched from revision %d to %d", old.Current, next.Current))
 	}
+	return es
+}
+
+// diffRevisions tells the revisions that came, went or changed their
+// read-only flag.
+func diffRevisions(ev eventFunc, old, next *db.Machine) []db.Event {
+	var es []db.Event
 	oldRevs := map[uint64]db.Revision{}
 	for _, r := range old.Revisions {
 		oldRevs[r.Rev] = r
@@ -63,6 +77,13 @@ func diff(source string, old, next *db.Machine) []db.Event {
 			es = append(es, ev("revision-removed", "revision %d removed", r.Rev))
 		}
 	}
+	return es
+}
+
+// diffImages tells the images that came, went, were replaced, or became
+// stale or current again.
+func diffImages(ev eventFunc, old, next *db.Machine) []db.Event {
+	var es []db.Event
 	oldImgs := map[string]db.Image{}
 	for _, im := range old.Images {
 		oldImgs[im.Toolchain] = im
@@ -87,6 +108,12 @@ func diff(source string, old, next *db.Machine) []db.Event {
 			es = append(es, ev("image-removed", "image %s removed", im.Toolchain))
 		}
 	}
+	return es
+}
+
+// newStrays are the strays of next that old did not have, by name and
+// reason.
+func newStrays(old, next *db.Machine) []db.Stray {
 	oldStrays := map[string]bool{}
 	for _, s := range old.Strays {
 		oldStrays[s.Name+"\x00"+s.Reason] = true
@@ -97,7 +124,7 @@ func diff(source string, old, next *db.Machine) []db.Event {
 			found = append(found, s)
 		}
 	}
-	return append(es, strayEvents(ev, found)...)
+	return found
 }
 
 // maxStrayEvents bounds the stray events of one change, so that a flood
@@ -105,7 +132,7 @@ func diff(source string, old, next *db.Machine) []db.Event {
 // out of the bounded event log.
 const maxStrayEvents = 10
 
-func strayEvents(ev func(kind, format string, args ...any) db.Event, found []db.Stray) []db.Event {
+func strayEvents(ev eventFunc, found []db.Stray) []db.Event {
 	var es []db.Event
 	for i, s := range found {
 		if i == maxStrayEvents {

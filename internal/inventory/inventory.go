@@ -5,14 +5,9 @@
 package inventory
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -117,180 +112,22 @@ func (inv *Inventory) Strays() []db.Stray {
 	return append([]db.Stray(nil), inv.strays...)
 }
 
-// Volumes lists the volume directories of the root.
+// Volumes lists the volume directories of the root, and the root's
+// strays (fsscan.ReadRoot: bmsched's own temporaries are neither).
 func (inv *Inventory) Volumes() ([]string, []db.Stray, error) {
-	ents, err := os.ReadDir(inv.Root)
+	r, err := fsscan.ReadRoot(inv.Root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read machines root: %w", err)
+		return nil, nil, err
 	}
-	var vols []string
-	var strays []db.Stray
-	for _, e := range ents {
-		switch {
-		case fsscan.IsTempName(e.Name()):
-			// bmsched's own: the root lock, never a stray.
-		case fsscan.ValidVolumeName(e.Name()) != nil:
-			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a valid volume name"})
-		case !e.IsDir():
-			strays = append(strays, db.Stray{Name: e.Name(), Reason: "not a directory"})
-		default:
-			vols = append(vols, e.Name())
-		}
-	}
-	return vols, strays, nil
+	return r.Dirs, strays("", r.Strays), nil
 }
 
-// RescanAll scans every volume and machine directory and makes the
-// database agree: new and changed machines are stored, machines no longer
-// on disk are dropped.
-func (inv *Inventory) RescanAll(source string) (err error) {
-	if inv.OnRescan != nil {
-		start := time.Now()
-		defer func() { inv.OnRescan(source, time.Since(start), err) }()
+// strays converts the strays of the root (prefix "") or of a volume
+// (prefix "VOLUME/") to their records.
+func strays(prefix string, ss []fsscan.Stray) []db.Stray {
+	out := make([]db.Stray, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, db.Stray{Name: prefix + s.Name, Reason: s.Reason})
 	}
-	var errs []error
-	if err := inv.CheckVolumes(); err != nil {
-		errs = append(errs, err)
-	}
-	vols, strays, err := inv.Volumes()
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, vol := range vols {
-		if !inv.Available(vol) {
-			continue // what is there now is not the filesystem bmsched knows
-		}
-		dir := filepath.Join(inv.Root, vol)
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read volume: %w", err))
-			continue
-		}
-		for _, e := range ents {
-			name := e.Name()
-			switch {
-			case fsscan.IsTempName(name):
-				continue // bmsched's own
-			case fsscan.ValidMachineName(name) != nil:
-				strays = append(strays, db.Stray{Name: vol + "/" + name, Reason: "not a valid machine name"})
-				continue
-			case !e.IsDir():
-				strays = append(strays, db.Stray{Name: vol + "/" + name, Reason: "not a directory"})
-				continue
-			}
-			seen[vol+"/"+name] = true
-			if err := inv.RescanMachine(vol, name, source); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	sort.Slice(strays, func(i, j int) bool { return strays[i].Name < strays[j].Name })
-	inv.mu.Lock()
-	inv.strays = strays
-	inv.mu.Unlock()
-
-	known, err := inv.DB.Machines()
-	if err != nil {
-		return err
-	}
-	for _, m := range known {
-		if !seen[m.Key()] && inv.Available(m.Volume) {
-			if err := inv.RescanMachine(m.Volume, m.Name, source); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// RescanMachine scans one machine directory and stores what it finds; a
-// directory that is gone drops the record.
-func (inv *Inventory) RescanMachine(volume, name, source string) error {
-	// A directory missing from a volume whose filesystem went away is not
-	// a machine deleted: look at the volume first.
-	if ok, err := inv.CheckVolume(volume); !ok || err != nil {
-		return err
-	}
-	unlock := inv.scanMu.lock(volume + "/" + name)
-	defer unlock()
-
-	dir := inv.MachineDir(volume, name)
-	var scanned *fsscan.Machine
-	fi, err := os.Lstat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("scan machine: %w", err)
-	case !fi.IsDir():
-	default:
-		drv, err := inv.Driver(volume)
-		if err != nil {
-			return err
-		}
-		m, err := fsscan.ScanMachine(dir, drv)
-		if errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		scanned = &m
-	}
-	// Look again: an unmount during the scan shows as entries gone.
-	if ok, err := inv.CheckVolume(volume); !ok || err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	build := func(old *db.Machine) *db.Machine {
-		if scanned == nil {
-			return nil
-		}
-		next := record(volume, dir, scanned, now)
-		if old != nil {
-			next.Deleting = old.Deleting
-			// A machine whose link was taken away stays retiring, not
-			// "being added", once its last snapshot is gone: until it
-			// has a link again.
-			if next.State == string(fsscan.Pending) && (old.State == string(fsscan.Retiring) || old.State == string(fsscan.Deleting)) {
-				next.State = string(fsscan.Retiring)
-			}
-		}
-		if next.Deleting {
-			next.State = string(fsscan.Deleting)
-		}
-		return next
-	}
-	// Most rescans find nothing new (a build's snapshot came and went):
-	// those cost a read, not a commit.
-	old, ok, err := inv.DB.Machine(volume, name)
-	if err != nil {
-		return err
-	}
-	if ok && sameRecord(&old, build(&old)) || !ok && scanned == nil {
-		return nil
-	}
-	defer inv.notify()
-	return inv.DB.UpdateMachine(volume, name, func(old *db.Machine) (*db.Machine, []db.Event, error) {
-		if !inv.Available(volume) {
-			// The volume went while this scan ran: the scan is of what
-			// its unmount uncovered, and markUnavailable has the say.
-			return old, nil, nil
-		}
-		next := build(old)
-		return next, diff(source, old, next), nil
-	})
-}
-
-// sameRecord reports whether two records differ in nothing but the time
-// of their scan.
-func sameRecord(a, b *db.Machine) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	x, y := *a, *b
-	x.Scanned, y.Scanned = time.Time{}, time.Time{}
-	xj, err1 := json.Marshal(x)
-	yj, err2 := json.Marshal(y)
-	return err1 == nil && err2 == nil && bytes.Equal(xj, yj)
+	return out
 }

@@ -115,13 +115,7 @@ func (inv *Inventory) checkVolume(name string) (available bool, change *VolumeCh
 	}
 	known, ok := inv.Volume(name)
 	if !ok {
-		if now == (volume.Identity{}) {
-			return true, nil, nil // not there, never was
-		}
-		if missing, err := inv.machinesMissing(name, now); err != nil || missing > 0 {
-			return false, nil, errors.Join(err, inv.firstSightUnmounted(name, missing))
-		}
-		return true, &VolumeChange{Volume: name, Change: volume.Same, First: true}, inv.putVolume(name, now, "", "")
+		return inv.firstSight(name, now)
 	}
 	was := volume.Identity{FS: known.FS, Type: known.Type, Mount: known.Mount}
 	c := volume.Compare(was, now)
@@ -151,18 +145,42 @@ func (inv *Inventory) checkVolume(name string) (available bool, change *VolumeCh
 	case c == volume.Unavailable && wasDown:
 		return false, nil, nil
 	case c == volume.Unavailable:
-		// Keep the identity of the filesystem that went away: it is the
-		// one to wait for.
-		known.State, known.Since = db.VolumeUnavailable, time.Now().UTC()
-		ev := inv.volumeEvent(name, "volume-unavailable", fmt.Sprintf("volume %s is unavailable: its filesystem (%s %s) is no longer mounted on %s; its machines and leases are kept as they are until it is back",
-			name, known.Type, known.FS, filepath.Join(inv.Root, name)))
-		if err := inv.DB.PutVolume(known, ev); err != nil {
-			return true, nil, err
-		}
-		inv.setVolume(known)
-		return false, &VolumeChange{Volume: name, Change: c}, inv.markUnavailable(name)
+		return inv.wentAway(name, known, c)
 	}
-	// The filesystem it had is back, or another one is there now.
+	return inv.cameBack(name, known, now, c)
+}
+
+// firstSight stores a volume never seen before. One whose directory holds
+// none of the machines the database knows on it, and is no mount, is
+// taken for unmounted (machinesMissing).
+func (inv *Inventory) firstSight(name string, now volume.Identity) (bool, *VolumeChange, error) {
+	if now == (volume.Identity{}) {
+		return true, nil, nil // not there, never was
+	}
+	if missing, err := inv.machinesMissing(name, now); err != nil || missing > 0 {
+		return false, nil, errors.Join(err, inv.firstSightUnmounted(name, missing))
+	}
+	return true, &VolumeChange{Volume: name, Change: volume.Same, First: true}, inv.putVolume(name, now, "", "")
+}
+
+// wentAway records a volume whose filesystem is no longer mounted, and
+// sets its machines unavailable.
+func (inv *Inventory) wentAway(name string, known db.Volume, c volume.Change) (bool, *VolumeChange, error) {
+	// Keep the identity of the filesystem that went away: it is the one
+	// to wait for.
+	known.State, known.Since = db.VolumeUnavailable, time.Now().UTC()
+	ev := inv.volumeEvent(name, "volume-unavailable", fmt.Sprintf("volume %s is unavailable: its filesystem (%s %s) is no longer mounted on %s; its machines and leases are kept as they are until it is back",
+		name, known.Type, known.FS, filepath.Join(inv.Root, name)))
+	if err := inv.DB.PutVolume(known, ev); err != nil {
+		return true, nil, err
+	}
+	inv.setVolume(known)
+	return false, &VolumeChange{Volume: name, Change: c}, inv.markUnavailable(name)
+}
+
+// cameBack records a volume whose filesystem is back, or replaced by
+// another one.
+func (inv *Inventory) cameBack(name string, known db.Volume, now volume.Identity, c volume.Change) (bool, *VolumeChange, error) {
 	back := c == volume.Same
 	msg := fmt.Sprintf("volume %s is available again: the same filesystem (%s %s) is mounted on %s", name, now.Type, now.FS, filepath.Join(inv.Root, name))
 	kind := "volume-available"

@@ -27,10 +27,6 @@ func (e *NameError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.What, e.Name, e.Rule)
 }
 
-// ValidComponent checks a dash-free name part: a toolchain, a snapshot id,
-// a volume. It is the alphabet [A-Za-z0-9_.+], never "." or "..".
-func ValidComponent(s string) error { return validComponent("name", s) }
-
 // ValidVolumeName checks a volume directory name: a component that does not
 // start with '.', since hidden directories in the machines root (snapper's
 // .snapshots, our own .bmsched-* temporaries) are not volumes, and is not

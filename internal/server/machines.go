@@ -55,28 +55,12 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	specs := r.URL.Query()["m"]
-	var page []db.MachineAndLeases
-	for _, spec := range specs {
-		m, err := s.resolve(spec)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		ls, err := s.db.MachineLeases(m.Volume, m.Name)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		page = append(page, db.MachineAndLeases{Machine: m, Leases: ls})
-	}
-	var err error
-	if len(specs) == 0 {
-		// Read before the answer starts, so that a failure is answered
-		// as one.
-		if page, err = s.db.MachinePage("", streamPage); err != nil {
-			writeErr(w, err)
-			return
-		}
+	// Read before the answer starts, so that a failure is answered as
+	// one.
+	page, err := s.firstPage(specs)
+	if err != nil {
+		writeErr(w, err)
+		return
 	}
 	ops, err := s.db.Ops()
 	if err != nil {
@@ -99,20 +83,51 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	var strays []api.Stray
 	var volumes []api.Volume
 	if len(specs) == 0 {
-		for _, st := range s.inv.Strays() {
-			strays = append(strays, api.Stray{Name: st.Name, Reason: st.Reason})
-		}
-		vs, err := s.db.Volumes()
-		if err != nil {
-			abortStream("machines", err, s.log)
-		}
-		for _, v := range vs {
-			volumes = append(volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
-		}
+		strays, volumes = s.rootFields()
 	}
 	out.field("strays", strays, len(strays) == 0)
 	out.field("volumes", volumes, len(volumes) == 0)
 	_ = out.end()
+}
+
+// firstPage is the machines that list names, with their leases, or the
+// first page of all of them when it names none.
+func (s *Server) firstPage(specs []string) ([]db.MachineAndLeases, error) {
+	if len(specs) == 0 {
+		return s.db.MachinePage("", streamPage)
+	}
+	var page []db.MachineAndLeases
+	for _, spec := range specs {
+		m, err := s.resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		ls, err := s.db.MachineLeases(m.Volume, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		page = append(page, db.MachineAndLeases{Machine: m, Leases: ls})
+	}
+	return page, nil
+}
+
+// rootFields are what a list of every machine ends with: the strays of
+// the root and its volumes, and the volumes. The answer has begun, so a
+// failure aborts it.
+func (s *Server) rootFields() ([]api.Stray, []api.Volume) {
+	var strays []api.Stray
+	for _, st := range s.inv.Strays() {
+		strays = append(strays, api.Stray{Name: st.Name, Reason: st.Reason})
+	}
+	vs, err := s.db.Volumes()
+	if err != nil {
+		abortStream("machines", err, s.log)
+	}
+	var volumes []api.Volume
+	for _, v := range vs {
+		volumes = append(volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+	}
+	return strays, volumes
 }
 
 func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {

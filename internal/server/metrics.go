@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/metrics"
+	"github.com/bmsched/bmsched/internal/watch"
 )
 
 // metricsState is what a scrape reads: the records counted now, the
@@ -31,9 +31,9 @@ func (s *Server) metricsState() (metrics.State, error) {
 }
 
 // watchStats are the watcher's counters; zero before it started.
-func (s *Server) watchStats() fsscan.WatchStats {
+func (s *Server) watchStats() watch.Stats {
 	if s.watch == nil {
-		return fsscan.WatchStats{}
+		return watch.Stats{}
 	}
 	return s.watch.Stats()
 }

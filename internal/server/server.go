@@ -20,12 +20,12 @@ import (
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
-	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
 	"github.com/bmsched/bmsched/internal/lease"
 	"github.com/bmsched/bmsched/internal/metrics"
 	"github.com/bmsched/bmsched/internal/ops"
 	"github.com/bmsched/bmsched/internal/rootlock"
+	"github.com/bmsched/bmsched/internal/watch"
 )
 
 // Config is what `bmsched serve` is told.
@@ -91,7 +91,7 @@ type Server struct {
 	ids    *rootlock.IDs // the root's lease id mark
 	build  BuildUser
 
-	watch   *fsscan.Watcher // keeps the database true to the volumes (watch.go)
+	watch   *watch.Watcher // keeps the database true to the volumes (watch.go)
 	metrics *metrics.Metrics
 	mon     *monitor // what status tells beyond the database (monitor.go)
 	// metricsAddr is where serve --metrics-listen bound; "" when off.
@@ -105,22 +105,7 @@ type Server struct {
 // closes the database. ready, if not nil, is closed once clients are
 // accepted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
-	cfg = cfg.withDefaults()
-	// Before anything is opened or recovered: a --socket that names
-	// something other than a stale socket stops the start untouched.
-	if cfg.Listener == nil {
-		if err := checkSocketPath(cfg.Socket); err != nil {
-			return err
-		}
-	}
-	// Snapshot paths are handed to clients in other working directories:
-	// they must be absolute, whatever --machines was given as.
-	abs, err := filepath.Abs(cfg.Machines)
-	if err != nil {
-		return fmt.Errorf("machines root %s: %w", cfg.Machines, err)
-	}
-	cfg.Machines = abs
-	build, err := LookupBuildUser(cfg.BuildUser)
+	cfg, build, err := prepare(cfg)
 	if err != nil {
 		return err
 	}
@@ -171,6 +156,14 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	defer cancel()
 	s.watchVolumes(ctx)
 
+	return s.serve(ctx, ready)
+}
+
+// serve answers clients on the socket until ctx is done, then lets the
+// running requests finish and stops the watcher. ready, if not nil, is
+// closed once clients are accepted.
+func (s *Server) serve(ctx context.Context, ready chan<- struct{}) error {
+	cfg, build := s.cfg, s.build
 	ln, err := s.listener()
 	if err != nil {
 		return err
@@ -205,6 +198,28 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// Before the scheduler stops: the watcher's rescans end leases.
 	s.stopWatch()
 	return nil
+}
+
+// prepare checks what it can before anything is opened or recovered: a
+// --socket that names something other than a stale socket, and the build
+// user, stop the start untouched. It returns cfg with its defaults and
+// the machines root made absolute.
+func prepare(cfg Config) (Config, BuildUser, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Listener == nil {
+		if err := checkSocketPath(cfg.Socket); err != nil {
+			return cfg, BuildUser{}, err
+		}
+	}
+	// Snapshot paths are handed to clients in other working directories:
+	// they must be absolute, whatever --machines was given as.
+	abs, err := filepath.Abs(cfg.Machines)
+	if err != nil {
+		return cfg, BuildUser{}, fmt.Errorf("machines root %s: %w", cfg.Machines, err)
+	}
+	cfg.Machines = abs
+	build, err := LookupBuildUser(cfg.BuildUser)
+	return cfg, build, err
 }
 
 // openDB opens the database; one that another daemon holds is refused
@@ -253,35 +268,8 @@ func (cfg Config) withDefaults() Config {
 // start brings the database up to date with the host before any client is
 // let in.
 func (s *Server) start() error {
-	boot := s.cfg.BootID
-	if boot == "" {
-		b, err := readBootID()
-		if err != nil {
-			return err
-		}
-		boot = b
-	}
-	s.cfg.BootID = boot
-	if err := s.noteFallBack(); err != nil {
-		return err
-	}
-	prev, err := s.db.BootID()
+	boot, prev, err := s.noteStart()
 	if err != nil {
-		return err
-	}
-	if prev != boot {
-		if err := s.db.SetBootID(boot); err != nil {
-			return err
-		}
-		msg := "first start on this database"
-		if prev != "" {
-			msg = "host rebooted since the last start (boot id " + prev + ")"
-		}
-		if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "boot", Message: msg}); err != nil {
-			return err
-		}
-	}
-	if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "started", Message: fmt.Sprintf("daemon started (pid %d) on %s", os.Getpid(), s.cfg.Machines)}); err != nil {
 		return err
 	}
 	// Watched before the first scan, so that whatever changes once the
@@ -337,6 +325,38 @@ func (s *Server) start() error {
 	s.leases.Start()
 	s.runWatch()
 	return nil
+}
+
+// noteStart records the daemon's start, and the boot when it is another
+// than the database's (prev, "" for a new database).
+func (s *Server) noteStart() (boot, prev string, err error) {
+	boot = s.cfg.BootID
+	if boot == "" {
+		if boot, err = readBootID(); err != nil {
+			return "", "", err
+		}
+	}
+	s.cfg.BootID = boot
+	if err := s.noteFallBack(); err != nil {
+		return "", "", err
+	}
+	if prev, err = s.db.BootID(); err != nil {
+		return "", "", err
+	}
+	if prev != boot {
+		if err := s.db.SetBootID(boot); err != nil {
+			return "", "", err
+		}
+		msg := "first start on this database"
+		if prev != "" {
+			msg = "host rebooted since the last start (boot id " + prev + ")"
+		}
+		if err := s.db.AppendEvents(db.Event{Source: "serve", Kind: "boot", Message: msg}); err != nil {
+			return "", "", err
+		}
+	}
+	msg := fmt.Sprintf("daemon started (pid %d) on %s", os.Getpid(), s.cfg.Machines)
+	return boot, prev, s.db.AppendEvents(db.Event{Source: "serve", Kind: "started", Message: msg})
 }
 
 // noteFallBack warns of a database that lost its newest commit to a

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bmsched/bmsched/internal/db"
-	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/watch"
 )
 
 // startWatch watches the machines root, its volumes and machine
@@ -15,7 +15,7 @@ import (
 // changes after that scan started raises an event; the changes are acted
 // on from runWatch on, once the lease scheduler is up.
 func (s *Server) startWatch() error {
-	w, err := fsscan.NewWatcher(s.cfg.Machines, fsscan.WatchConfig{
+	w, err := watch.New(s.cfg.Machines, watch.Config{
 		Handler:   watchHandler{s},
 		Reconcile: s.cfg.ReconcileEvery,
 		Log:       s.log,
@@ -47,17 +47,22 @@ func (s *Server) stopWatch() {
 }
 
 // watchHandler does what the watcher asks: rescan, then end the leases
-// whose snapshots the rescan found gone.
+// whose snapshots the rescan found gone; unless every change it is told
+// of is the daemon's own (watch_own.go).
 type watchHandler struct{ s *Server }
 
-func (h watchHandler) RescanMachine(volume, name string) bool {
+func (h watchHandler) RescanMachine(volume, name string, changed []string) bool {
 	s := h.s
-	if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
-		s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
-		s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)
-		return false
+	// Whether the machine is still settling is its last scan's answer
+	// either way, so that churn does not cut the look-agains short.
+	if !s.lookCheaply(volume, name, changed) {
+		if err := s.inv.RescanMachine(volume, name, "watch"); err != nil {
+			s.mon.fail("watch", fmt.Errorf("rescan of %s/%s: %w", volume, name, err))
+			s.log.Warn("rescan of a changed machine directory failed; the reconcile tries again", "machine", volume+"/"+name, "err", err)
+			return false
+		}
+		s.leases.EndVanished(volume, name)
 	}
-	s.leases.EndVanished(volume, name)
 	m, ok, err := s.db.Machine(volume, name)
 	return err == nil && ok && unsettled(m)
 }
@@ -82,7 +87,7 @@ func unsettled(m db.Machine) bool {
 func (h watchHandler) RescanAll(reasons []string) {
 	s := h.s
 	source := "watch"
-	if len(reasons) == 1 && reasons[0] == fsscan.ReasonReconcile {
+	if len(reasons) == 1 && reasons[0] == watch.ReasonReconcile {
 		source = "reconcile"
 	}
 	if lost(reasons) {
@@ -114,6 +119,6 @@ func (h watchHandler) RescanAll(reasons []string) {
 // lost reports reasons that mean events were, or may have been, missed.
 func lost(reasons []string) bool {
 	return slices.ContainsFunc(reasons, func(r string) bool {
-		return r == fsscan.ReasonOverflow || r == fsscan.ReasonWatchError || r == fsscan.ReasonUnwatched
+		return r == watch.ReasonOverflow || r == watch.ReasonWatchError || r == watch.ReasonUnwatched
 	})
 }

@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,15 +22,19 @@ import (
 // BenchmarkLinkSwitchLatency measures the manual's atomic switch as an
 // operator sees it: from `mv -T new-<m> <m>` to `bmsched list` showing
 // the new current revision. ns/op is the mean; p50, p95 and max are
-// reported too. Run it with
+// reported too. The churn cases switch while 16 workers acquire and
+// release snapshots of the same machine as fast as they can, the case of
+// a busy build host. Run it with
 //
 //	go test -run '^$' -bench LinkSwitchLatency -benchtime 100x ./internal/server/
 func BenchmarkLinkSwitchLatency(b *testing.B) {
-	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfs.TB(b)) })
-	b.Run("plain", func(b *testing.B) { benchLinkSwitch(b, b.TempDir()) })
+	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfs.TB(b), 0) })
+	b.Run("plain", func(b *testing.B) { benchLinkSwitch(b, b.TempDir(), 0) })
+	b.Run("btrfs-churn16", func(b *testing.B) { benchLinkSwitch(b, bigBtrfs(b), 16) })
+	b.Run("plain-churn16", func(b *testing.B) { benchLinkSwitch(b, b.TempDir(), 16) })
 }
 
-func benchLinkSwitch(b *testing.B, base string) {
+func benchLinkSwitch(b *testing.B, base string, workers int) {
 	root := filepath.Join(base, "machines")
 	dir := filepath.Join(root, "default", "lin")
 	must := func(err error) {
@@ -43,9 +50,12 @@ func benchLinkSwitch(b *testing.B, base string) {
 		must(drv.Create(filepath.Join(dir, rev)))
 		must(drv.SetReadOnly(filepath.Join(dir, rev), true))
 	}
+	must(drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true))
 	must(os.Symlink("lin-1", filepath.Join(dir, "lin")))
 	client := benchDaemon(b, root)
 	ctx := context.Background()
+	stopChurn := churn(b, client, workers)
+	defer stopChurn()
 
 	// machine polls the list, as `bmsched list --json` would, every
 	// millisecond: finer than that measures the polling.
@@ -84,11 +94,66 @@ func benchLinkSwitch(b *testing.B, base string) {
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
+	if n := stopChurn(); workers > 0 {
+		b.ReportMetric(float64(n)/float64(b.N), "cycles/op")
+	}
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*95/100]), "p95-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+}
+
+// churn runs workers goroutines that acquire and release snapshots of
+// lin (stale or not: the switches make its image stale every other time)
+// until stop, which returns how many cycles they completed. An acquire
+// refused because a scan saw lin without its link (a directory read
+// racing the rename can miss both names) is counted, not fatal: stop
+// reports it as refused/op.
+func churn(b *testing.B, client *api.Client, workers int) (stop func() int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var cycles, refused atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				var l api.Lease
+				req := api.AcquireRequest{Machine: "lin", Toolchain: "gcc", AllowStale: true}
+				err := client.Do(ctx, "POST", "/v1/acquire", req, &l)
+				var e *api.Error
+				if errors.As(err, &e) && e.Exit == api.ExitRefused {
+					refused.Add(1)
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						b.Errorf("churn: acquire: %v", err)
+					}
+					return
+				}
+				// Released whatever ctx says, so that no lease outlives the
+				// benchmark.
+				var m api.Message
+				if err := client.Do(context.Background(), "POST", fmt.Sprintf("/v1/leases/%d/release", l.ID), api.ReleaseRequest{}, &m); err != nil {
+					b.Errorf("churn: release %d: %v", l.ID, err)
+					return
+				}
+				cycles.Add(1)
+			}
+		})
+	}
+	var once sync.Once
+	return func() int {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			if workers > 0 {
+				b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/op")
+			}
+		})
+		return int(cycles.Load())
+	}
 }
 
 // benchDaemon serves root in-process until the benchmark ends.

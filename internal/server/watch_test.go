@@ -86,13 +86,21 @@ func summarizeList(l api.List) map[string]summary {
 
 func summarizeScan(t *testing.T, root string, drv btrfs.Driver) map[string]summary {
 	t.Helper()
-	r, err := fsscan.ScanRoot(root, drv)
+	root0, err := fsscan.ReadRoot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]summary{}
-	for _, v := range r.Volumes {
-		for _, m := range v.Machines {
+	for _, vol := range root0.Dirs {
+		v, err := fsscan.ReadVolume(filepath.Join(root, vol))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range v.Dirs {
+			m, err := fsscan.ScanMachine(filepath.Join(root, vol, name), drv)
+			if err != nil {
+				t.Fatal(err)
+			}
 			s := summary{State: string(m.State), Current: m.Current}
 			for _, rv := range m.Revisions {
 				s.Revisions = append(s.Revisions, fmt.Sprintf("%d:%t", rv.Rev, rv.Info.Readonly))
@@ -106,7 +114,7 @@ func summarizeScan(t *testing.T, root string, drv btrfs.Driver) map[string]summa
 			for _, st := range m.Strays {
 				s.Strays = append(s.Strays, st.Name)
 			}
-			out[v.Name+"/"+m.Name] = s
+			out[vol+"/"+name] = s
 		}
 	}
 	return out

@@ -1,9 +1,11 @@
-package fsscan
+package watch
 
 import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
 // handle turns one event into watch changes and rescan requests. The
@@ -34,20 +36,31 @@ func (w *Watcher) handle(e fsnotify.Event) {
 	case entry == "":
 		w.volumeEntry(volume, machine, e.Op)
 	case !strings.Contains(entry, "/"):
-		w.q.touch(target{volume, machine}, "")
+		w.q.touchEntry(target{volume, machine}, entry, isLink(machine, entry))
 	}
+}
+
+// isLink reports whether entry is the current link of machine, or the
+// transient link an upgrade renames over it: the changes that builds
+// wait on, which go ahead of snapshot churn.
+func isLink(machine, entry string) bool {
+	switch fsscan.ClassifyName(machine, entry).Kind {
+	case fsscan.KindCurrent, fsscan.KindTransient:
+		return true
+	}
+	return false
 }
 
 // rootEntry handles an entry of the machines root coming or going: a
 // volume, or a stray. Only a full rescan updates the root's strays and
 // drops the machines of a volume gone.
 func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
-	if IsTempName(name) {
+	if fsscan.IsTempName(name) {
 		return
 	}
 	switch {
 	case op.Has(fsnotify.Create):
-		if ValidVolumeName(name) == nil && isDir(w.prefix+name) {
+		if fsscan.ValidVolumeName(name) == nil && isDir(w.prefix+name) {
 			delete(w.rootStrays, name)
 			w.addVolume(name)
 			return
@@ -72,11 +85,11 @@ func (w *Watcher) rootEntry(name string, op fsnotify.Op) {
 // directory, or a stray.
 func (w *Watcher) volumeEntry(volume, name string, op fsnotify.Op) {
 	vw := w.tree[volume]
-	if vw == nil || IsTempName(name) {
+	if vw == nil || fsscan.IsTempName(name) {
 		return
 	}
 	t := target{volume, name}
-	valid := ValidMachineName(name) == nil
+	valid := fsscan.ValidMachineName(name) == nil
 	switch {
 	case op.Has(fsnotify.Create):
 		if valid && isDir(w.dir(t)) {

@@ -1,4 +1,4 @@
-package fsscan
+package watch
 
 import (
 	"fmt"
@@ -18,9 +18,10 @@ import (
 type call struct {
 	target  target
 	reasons []string
+	changed []string // entries named to RescanMachine; nil for all
 }
 
-// recorder is a WatchHandler that records its calls and lets tests wait
+// recorder is a Handler that records its calls and lets tests wait
 // for one.
 type recorder struct {
 	mu      sync.Mutex
@@ -33,12 +34,12 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
 
-func (r *recorder) RescanMachine(volume, name string) bool {
+func (r *recorder) RescanMachine(volume, name string, changed []string) bool {
 	unsettled := false
 	if r.onMachine != nil {
 		unsettled = r.onMachine(volume, name)
 	}
-	r.add(call{target: target{volume, name}})
+	r.add(call{target: target{volume, name}, changed: changed})
 	return unsettled
 }
 
@@ -129,11 +130,11 @@ func mustRun(t *testing.T, err error) {
 	}
 }
 
-func startWatcher(t *testing.T, root string, r *recorder, cfg WatchConfig) *Watcher {
+func startWatcher(t *testing.T, root string, r *recorder, cfg Config) *Watcher {
 	t.Helper()
 	cfg.Handler = r
 	cfg.Log = testLogger(t)
-	w, err := NewWatcher(root, cfg)
+	w, err := New(root, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,21 +160,51 @@ func (w testWriter) Write(p []byte) (int, error) {
 func TestWatchBurstIsCoalesced(t *testing.T) {
 	root := fixture(t)
 	r := newRecorder()
-	w := startWatcher(t, root, r, WatchConfig{Debounce: 30 * time.Millisecond, MaxDelay: time.Second})
+	w := startWatcher(t, root, r, Config{Debounce: 30 * time.Millisecond, MaxDelay: time.Second})
 	if got := w.Stats().Watches; got != 3 {
 		t.Errorf("watches = %d, want 3 (root, volume, machine)", got)
 	}
-	for i := range 200 {
+	// More names than are kept, even split over the 3 rescans allowed.
+	const burst = 3*maxEntries + 100
+	for i := range burst {
 		mustRun(t, os.WriteFile(filepath.Join(root, "default", "m", fmt.Sprint("f", i)), nil, 0o644))
 	}
 	r.waitCount(t, mT, 1)
 	r.waitFor(t, "the burst to settle", func() bool { return !w.q.pending(mT) })
 	if n := r.count(mT); n > 3 {
-		t.Errorf("200 entries made %d rescans; want them coalesced into at most 3", n)
+		t.Errorf("%d entries made %d rescans; want them coalesced into at most 3", burst, n)
 	}
 	if n := r.count(everything); n != 0 {
 		t.Errorf("entries of a machine directory asked for %d full rescans: %v", n, r.reasons())
 	}
+	// More names than are kept: the handler is told to look at it all.
+	if !r.any(mT, func(c call) bool { return c.changed == nil }) {
+		t.Errorf("a burst of %d entries was named in full, want the whole directory looked at", burst)
+	}
+}
+
+// any reports whether a call for t satisfies cond.
+func (r *recorder) any(t target, cond func(call) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.calls {
+		if c.target == t && cond(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// last returns the latest call for t.
+func (r *recorder) last(t target) call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.calls) - 1; i >= 0; i-- {
+		if r.calls[i].target == t {
+			return r.calls[i]
+		}
+	}
+	return call{}
 }
 
 // A change made while its directory is being scanned gets a scan of its
@@ -186,7 +217,7 @@ func TestWatchChangeDuringScan(t *testing.T) {
 		once.Do(func() { mustRun(t, os.WriteFile(filepath.Join(root, volume, name, "late"), nil, 0o644)) })
 		return false
 	}
-	startWatcher(t, root, r, WatchConfig{})
+	startWatcher(t, root, r, Config{})
 	mustRun(t, os.WriteFile(filepath.Join(root, "default", "m", "first"), nil, 0o644))
 	r.waitCount(t, mT, 2)
 }
@@ -206,7 +237,7 @@ func TestWatchNewMachine(t *testing.T) {
 		}
 		return false
 	}
-	w := startWatcher(t, root, r, WatchConfig{})
+	w := startWatcher(t, root, r, Config{})
 	mustMkdir(t, filepath.Join(root, "default", "n"))
 	mustMkdir(t, filepath.Join(root, "default", "n", "n-1"))
 	r.waitFor(t, "a rescan of n that sees n-1", func() bool { return seen.Load() == 1 })
@@ -231,7 +262,7 @@ func TestWatchLinkSwitch(t *testing.T) {
 	dir := filepath.Join(root, "default", "m")
 	mustRun(t, os.Symlink("m-1", filepath.Join(dir, "m")))
 	r := newRecorder()
-	startWatcher(t, root, r, WatchConfig{})
+	startWatcher(t, root, r, Config{})
 	mustRun(t, os.Symlink("m-2", filepath.Join(dir, "new-m")))
 	r.waitCount(t, mT, 1)
 	mustRun(t, os.Rename(filepath.Join(dir, "new-m"), filepath.Join(dir, "m")))
@@ -242,7 +273,7 @@ func TestWatchMachineGone(t *testing.T) {
 	root := fixture(t)
 	mustMkdir(t, filepath.Join(root, "default", "k"))
 	r := newRecorder()
-	w := startWatcher(t, root, r, WatchConfig{})
+	w := startWatcher(t, root, r, Config{})
 	mustRun(t, os.Remove(filepath.Join(root, "default", "m")))
 	r.waitCount(t, mT, 1)
 	// Moved away (its parent's event and its own): the old name is
@@ -267,7 +298,7 @@ func TestWatchVolume(t *testing.T) {
 	staging := t.TempDir()
 	mustMkdir(t, filepath.Join(staging, "v2", "a"))
 	r := newRecorder()
-	w := startWatcher(t, root, r, WatchConfig{})
+	w := startWatcher(t, root, r, Config{})
 	mustRun(t, os.Rename(filepath.Join(staging, "v2"), filepath.Join(root, "v2")))
 	a := target{"v2", "a"}
 	r.waitCount(t, a, 1)
@@ -286,7 +317,7 @@ func TestWatchVolume(t *testing.T) {
 func TestWatchStrays(t *testing.T) {
 	root := fixture(t)
 	r := newRecorder()
-	startWatcher(t, root, r, WatchConfig{})
+	startWatcher(t, root, r, Config{})
 	mustRun(t, os.WriteFile(filepath.Join(root, "default", ".bmsched-tmp"), nil, 0o644))
 	mustRun(t, os.WriteFile(filepath.Join(root, "default", "notes.txt"), nil, 0o644))
 	r.waitFor(t, "a rescan for the stray", func() bool { return slices.Contains(r.reasons(), ReasonVolume) })
@@ -301,7 +332,7 @@ func TestWatchStrays(t *testing.T) {
 func TestWatchOverflow(t *testing.T) {
 	root := fixture(t)
 	r := newRecorder()
-	w := startWatcher(t, root, r, WatchConfig{})
+	w := startWatcher(t, root, r, Config{})
 	dir := filepath.Join(root, "default", "m")
 
 	// Holding the queue stalls the event loop at its first event, and with
@@ -338,7 +369,7 @@ func TestWatchLimit(t *testing.T) {
 	r := newRecorder()
 	var limited atomic.Bool
 	limited.Store(true)
-	w := startWatcher(t, root, r, WatchConfig{
+	w := startWatcher(t, root, r, Config{
 		Reconcile: 100 * time.Millisecond,
 		wrapAdd: func(add func(string) error) func(string) error {
 			return func(path string) error {
@@ -370,7 +401,7 @@ func TestWatchSettle(t *testing.T) {
 	r := newRecorder()
 	r.onMachine = func(string, string) bool { return true }
 	settle := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}
-	w := startWatcher(t, root, r, WatchConfig{Settle: settle})
+	w := startWatcher(t, root, r, Config{Settle: settle})
 	mustRun(t, os.WriteFile(filepath.Join(root, "default", "m", "x"), nil, 0o644))
 	r.waitCount(t, mT, 1+len(settle))
 	r.waitFor(t, "the look-agains to stop", func() bool { return !w.q.pending(mT) })
@@ -384,7 +415,7 @@ func TestWatchSettle(t *testing.T) {
 func TestWatchReconcile(t *testing.T) {
 	root := fixture(t)
 	r := newRecorder()
-	startWatcher(t, root, r, WatchConfig{Reconcile: 30 * time.Millisecond})
+	startWatcher(t, root, r, Config{Reconcile: 30 * time.Millisecond})
 	r.waitFor(t, "two reconciles", func() bool {
 		n := 0
 		for _, s := range r.reasons() {
@@ -400,7 +431,7 @@ func TestWatchReconcile(t *testing.T) {
 func TestWatchBeforeStart(t *testing.T) {
 	root := fixture(t)
 	r := newRecorder()
-	w, err := NewWatcher(root, WatchConfig{Handler: r, Log: testLogger(t)})
+	w, err := New(root, Config{Handler: r, Log: testLogger(t)})
 	mustRun(t, err)
 	defer w.Close()
 	mustRun(t, os.WriteFile(filepath.Join(root, "default", "m", "x"), nil, 0o644))
@@ -417,8 +448,8 @@ func TestWatchBeforeStart(t *testing.T) {
 }
 
 func TestWatchRootMissing(t *testing.T) {
-	_, err := NewWatcher(filepath.Join(t.TempDir(), "nosuch"), WatchConfig{Handler: newRecorder()})
+	_, err := New(filepath.Join(t.TempDir(), "nosuch"), Config{Handler: newRecorder()})
 	if err == nil || !strings.Contains(err.Error(), "watch machines root") || !strings.Contains(err.Error(), "nosuch") {
-		t.Errorf("NewWatcher on a missing root: %v; want the op and the path", err)
+		t.Errorf("New on a missing root: %v; want the op and the path", err)
 	}
 }

@@ -1,10 +1,12 @@
-package fsscan
+package watch
 
 import (
 	"errors"
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
 // errNoSpace is what inotify_add_watch fails with when the user's watch
@@ -94,25 +96,21 @@ func (w *Watcher) resync() {
 	// The root's own watch too: the kernel drops it silently when the
 	// filesystem under it is unmounted.
 	if err := w.add(w.root); err != nil {
-		w.log.Error("cannot watch the machines root; the next reconcile tries again", "err", pathError("watch machines root", w.root, err))
+		w.log.Error("cannot watch the machines root; the next reconcile tries again", "err", watchError(w.root, err))
 		return
 	}
-	des, err := os.ReadDir(w.root)
+	r, err := fsscan.ReadRoot(w.root)
 	if err != nil {
-		w.log.Error("cannot read the machines root to watch it", "err", pathError("read machines root", w.root, err))
+		w.log.Error("cannot read the machines root to watch it", "err", err)
 		return
 	}
 	seen := map[string]bool{}
 	clear(w.rootStrays)
-	for _, de := range des {
-		name := de.Name()
-		switch {
-		case IsTempName(name):
-			continue
-		case ValidVolumeName(name) != nil || !de.IsDir():
-			w.rootStrays[name] = true
-			continue
-		case !w.watch(w.prefix + name):
+	for _, st := range r.Strays {
+		w.rootStrays[st.Name] = true
+	}
+	for _, name := range r.Dirs {
+		if !w.watch(w.prefix + name) {
 			continue
 		}
 		seen[name] = true
@@ -136,25 +134,19 @@ func (w *Watcher) resync() {
 // whether the volume holds anything else (strays).
 func (w *Watcher) syncMachines(volume string, vw *volumeWatch) (machines []string, strays bool) {
 	dir := w.prefix + volume
-	des, err := os.ReadDir(dir)
+	v, err := fsscan.ReadVolume(dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			w.log.Warn("cannot read a volume to watch it", "err", pathError("read volume directory", dir, err))
+			w.log.Warn("cannot read a volume to watch it", "err", err)
 		}
 		return nil, false
 	}
 	seen := map[string]bool{}
 	clear(vw.strays)
-	for _, de := range des {
-		name := de.Name()
-		switch {
-		case IsTempName(name):
-			continue
-		case ValidMachineName(name) != nil || !de.IsDir():
-			vw.strays[name] = true
-			strays = true
-			continue
-		}
+	for _, st := range v.Strays {
+		vw.strays[st.Name] = true
+	}
+	for _, name := range v.Dirs {
 		if w.watch(dir + "/" + name) {
 			seen[name] = true
 			vw.machines[name] = true
@@ -167,7 +159,7 @@ func (w *Watcher) syncMachines(volume string, vw *volumeWatch) (machines []strin
 			delete(vw.machines, name)
 		}
 	}
-	return machines, strays
+	return machines, len(v.Strays) > 0
 }
 
 // recount updates the count of watches that Stats reports.
@@ -184,4 +176,10 @@ func (w *Watcher) recount() {
 func isDir(path string) bool {
 	fi, err := os.Lstat(path)
 	return err == nil && fi.IsDir()
+}
+
+// watchError names the operation and the path of a watch that could not
+// be added.
+func watchError(path string, err error) error {
+	return &fs.PathError{Op: "watch machines root", Path: path, Err: err}
 }

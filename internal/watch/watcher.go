@@ -1,4 +1,4 @@
-package fsscan
+package watch
 
 import (
 	"errors"
@@ -12,16 +12,20 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// WatchHandler is what a Watcher asks of its owner. Its methods are called
+// Handler is what a Watcher asks of its owner. Its methods are called
 // from the watcher's workers, never twice at once for one machine
 // directory, and only after Start.
-type WatchHandler interface {
+type Handler interface {
 	// RescanMachine brings the record of one machine directory up to date
-	// (the directory may be gone). It returns true when what it found may
-	// still change without raising an event, such as a revision or image
-	// that is not read-only yet: then the watcher looks again, a few times,
-	// at growing intervals.
-	RescanMachine(volume, name string) (unsettled bool)
+	// (the directory may be gone). changed names the entries that events
+	// were about since the last call, so that the owner can skip a rescan
+	// when they are all its own doing; it is nil when the whole directory
+	// must be looked at (it came or went, too many names changed, or this
+	// is a look-again). It returns true when what it found may still
+	// change without raising an event, such as a revision or image that is
+	// not read-only yet: then the watcher looks again, a few times, at
+	// growing intervals.
+	RescanMachine(volume, name string, changed []string) (unsettled bool)
 	// RescanAll brings everything up to date: events were lost, a volume
 	// or a stray came or went, or the periodic reconcile is due. reasons
 	// say which.
@@ -38,9 +42,9 @@ const (
 	ReasonVolume     = "volume changed"
 )
 
-// WatchConfig tunes a Watcher; only Handler is required.
-type WatchConfig struct {
-	Handler WatchHandler
+// Config tunes a Watcher; only Handler is required.
+type Config struct {
+	Handler Handler
 	// Debounce is the quiet time after an event in a directory before it
 	// is rescanned (default 25ms); MaxDelay bounds how long a steady stream
 	// of events can put a rescan off (default 250ms).
@@ -51,7 +55,8 @@ type WatchConfig struct {
 	// Reconcile is the period of the full rescan that repairs whatever the
 	// events missed; 0 for none.
 	Reconcile time.Duration
-	// Workers is how many rescans may run at once (default 2).
+	// Workers is how many rescans may run at once (default 2), besides
+	// the one worker that serves only the priority lane (link changes).
 	Workers int
 	Log     *slog.Logger
 
@@ -84,7 +89,7 @@ var DefaultSettle = []time.Duration{
 type Watcher struct {
 	root   string // clean, without a trailing slash
 	prefix string // root + "/", which event names start with
-	cfg    WatchConfig
+	cfg    Config
 	log    *slog.Logger
 	fsw    *fsnotify.Watcher
 	q      *queue
@@ -95,7 +100,7 @@ type Watcher struct {
 	remove func(path string) error
 
 	// tree is what is watched, by volume; only the event loop touches it
-	// once NewWatcher has returned.
+	// once New has returned.
 	tree       map[string]*volumeWatch
 	rootStrays map[string]bool
 	// limitLogged keeps a watch limit that stays reached from logging at
@@ -107,7 +112,7 @@ type Watcher struct {
 	resyncDue   <-chan time.Time
 	lostReasons map[string]int
 
-	stats     watchCounters
+	stats     counters
 	rewatch   chan string // volumes whose filesystem changed (RewatchVolume)
 	stop      chan struct{}
 	done      chan struct{}
@@ -128,8 +133,8 @@ func newVolumeWatch() *volumeWatch {
 	return &volumeWatch{machines: map[string]bool{}, strays: map[string]bool{}}
 }
 
-// WatchStats count what the watcher has been through, for logs and tests.
-type WatchStats struct {
+// Stats count what the watcher has been through, for logs and tests.
+type Stats struct {
 	Events    int // inotify events read, Write events included
 	Watches   int // directories watched now
 	Overflows int // times the kernel's event queue overflowed
@@ -137,17 +142,17 @@ type WatchStats struct {
 	Unwatched int // directories that could not be watched
 }
 
-type watchCounters struct {
+type counters struct {
 	events, watches, overflows, errors, unwatched atomic.Int64
 }
 
-// NewWatcher watches root, its volumes and their machine directories.
+// New watches root, its volumes and their machine directories.
 // Events are collected from then on, but handed to cfg.Handler only once
 // Start is called: the owner scans everything in between, knowing that
 // nothing that changes from now on can be missed.
-func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
+func New(root string, cfg Config) (*Watcher, error) {
 	if cfg.Handler == nil {
-		return nil, errors.New("fsscan: NewWatcher needs a Handler")
+		return nil, errors.New("fsscan: New needs a Handler")
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = 25 * time.Millisecond
@@ -166,7 +171,7 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 	}
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, pathError("watch machines root", root, err)
+		return nil, watchError(root, err)
 	}
 	root = filepath.Clean(root)
 	w := &Watcher{
@@ -182,7 +187,7 @@ func NewWatcher(root string, cfg WatchConfig) (*Watcher, error) {
 	w.q = newQueue(cfg.Debounce, cfg.MaxDelay, cfg.Settle, w.dispatch)
 	if err := w.add(root); err != nil {
 		fsw.Close()
-		return nil, pathError("watch machines root", root, err)
+		return nil, watchError(root, err)
 	}
 	w.resync()
 	go w.loop()
@@ -228,8 +233,8 @@ func (w *Watcher) rewatchVolume(name string) {
 }
 
 // Stats returns the watcher's counters.
-func (w *Watcher) Stats() WatchStats {
-	return WatchStats{
+func (w *Watcher) Stats() Stats {
+	return Stats{
 		Events:    int(w.stats.events.Load()),
 		Watches:   int(w.stats.watches.Load()),
 		Overflows: int(w.stats.overflows.Load()),
@@ -238,12 +243,12 @@ func (w *Watcher) Stats() WatchStats {
 	}
 }
 
-func (w *Watcher) dispatch(t target, reasons []string) bool {
+func (w *Watcher) dispatch(t target, notes []string) bool {
 	if t == everything {
-		w.cfg.Handler.RescanAll(reasons)
+		w.cfg.Handler.RescanAll(notes)
 		return false
 	}
-	return w.cfg.Handler.RescanMachine(t.volume, t.machine)
+	return w.cfg.Handler.RescanMachine(t.volume, t.machine, notes)
 }
 
 // loop reads the events. It must keep up with the kernel, whose queue is
