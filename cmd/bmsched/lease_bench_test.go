@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -57,7 +58,7 @@ func BenchmarkLease(b *testing.B) {
 		must(b, drv.SetReadOnly(rev, true))
 		must(b, os.Symlink(n+"-1", filepath.Join(dir, n)))
 		images[n] = filepath.Join(dir, n+"-gcc")
-		must(b, drv.Snapshot(rev, images[n], true))
+		must(b, drv.Snapshot(context.Background(), rev, images[n], true))
 	}
 	cliDir := filepath.Join(mnt, "cli") // the btrfs CLI's snapshots, outside the daemon's root
 	must(b, os.Mkdir(cliDir, 0o755))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -96,7 +97,7 @@ func newSoak(t *testing.T) *soak {
 		must(t, os.WriteFile(filepath.Join(rev, "image"), []byte(m), 0o644))
 		must(t, drv.SetReadOnly(rev, true))
 		must(t, os.Symlink(m+"-1", filepath.Join(dir, m)))
-		must(t, drv.Snapshot(rev, filepath.Join(dir, m+"-gcc"), true))
+		must(t, drv.Snapshot(context.Background(), rev, filepath.Join(dir, m+"-gcc"), true))
 		s.machines = append(s.machines, m)
 	}
 	// Registered after the mount: runs before its unmount.

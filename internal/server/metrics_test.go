@@ -68,6 +68,7 @@ func TestMetricsFollowLeases(t *testing.T) {
 		if _, err := d.release(ctx, l.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+		d.waitDeleted(ctx)
 		for _, get := range endpoints {
 			s := get()
 			s.want(t, leasesIn("active"), 0)
@@ -133,7 +134,7 @@ func TestMetricsQueueAndStale(t *testing.T) {
 	// The manual's upgrade: a new revision, then the link switched with
 	// rename. The image was bootstrapped from revision 1: now stale.
 	rev2 := filepath.Join(dir, "lin-2")
-	if err := drv.Snapshot(filepath.Join(dir, "lin-1"), rev2, true); err != nil {
+	if err := drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), rev2, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("lin-2", filepath.Join(dir, "new-lin")); err != nil {

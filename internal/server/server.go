@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
-		defer s.leases.Stop()
+		defer s.leases.StopBackground()
 	}
 	if err != nil {
 		return err
@@ -334,7 +334,7 @@ func (s *Server) start() error {
 			s.log.Warn("gc --boot incomplete", "err", err)
 		}
 	}
-	s.leases.Start()
+	s.leases.StartBackground()
 	s.runWatch()
 	return nil
 }
