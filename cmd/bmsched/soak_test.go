@@ -22,9 +22,11 @@ var (
 
 // TestSoak holds the invariants of design §4 under SIGKILL: in each
 // round, 32 clients (the bmsched binary, as build workers run it) acquire,
-// write a marker into their snapshot and release, while the daemon is
-// killed at a random moment and started again; the last round also
-// removes the database before the restart. After each round: no path was
+// write a marker into their snapshot and release, while the daemon kills
+// itself at each crash point of an acquire and of an end in turn
+// (crashPoints), then is killed at a random moment, and is started again
+// after each; the last round also removes the database before the last
+// restart. After each round: no path was
 // handed out twice in the whole soak, no snapshot and no .bmsched-*
 // temporary is left, `list` agrees with the filesystem, no client lost
 // the marker of a lease it held, and `db check` is clean.
