@@ -3,6 +3,7 @@ package db
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -89,9 +90,11 @@ type LeaseEnd struct {
 }
 
 // EndLeases deletes several lease records with their events in one
-// shared commit: how the background deleter ends what it deleted.
-func (d *DB) EndLeases(ends []LeaseEnd) error {
-	return d.batch(func(tx *bolt.Tx) error {
+// shared commit: how the background deleter ends what it deleted. The
+// commit is the next one of any caller within linger (0: now), so that
+// an end costs no commit of its own on a busy host.
+func (d *DB) EndLeases(ends []LeaseEnd, linger time.Duration) error {
+	return d.batchLater(func(tx *bolt.Tx) error {
 		for _, e := range ends {
 			if err := d.deleteLease(tx, e.ID); err != nil {
 				return err
@@ -101,5 +104,5 @@ func (d *DB) EndLeases(ends []LeaseEnd) error {
 			}
 		}
 		return nil
-	})
+	}, linger)
 }

@@ -38,7 +38,7 @@ func TestLeaseIDs(t *testing.T) {
 		t.Fatalf("insert of an id not reserved: %v; want refused", err)
 	}
 	before = d.Commits()
-	if err := d.EndLeases([]LeaseEnd{{ID: 3}, {ID: 2, Events: []Event{{Source: "lease", Kind: "lease-released", Message: "m"}}}}); err != nil {
+	if err := d.EndLeases([]LeaseEnd{{ID: 3}, {ID: 2, Events: []Event{{Source: "lease", Kind: "lease-released", Message: "m"}}}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if d.Commits() != before+1 {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/bmsched/bmsched/internal/db"
 )
@@ -90,7 +91,7 @@ func (s *Scheduler) deleteQueued() {
 		return
 	}
 	s.cfg.CrashAt.At("release-delete")
-	if err := s.db.EndLeases(ends); err != nil {
+	if err := s.db.EndLeases(ends, s.endLinger()); err != nil {
 		for _, l := range ended {
 			s.deleteFailed(l, fmt.Errorf("end lease %d in database %s: %w", l.ID, s.db.Path(), err))
 		}
@@ -101,6 +102,28 @@ func (s *Scheduler) deleteQueued() {
 		s.forget(l.ID)
 	}
 }
+
+// endLinger is how long the deleter's commit waits to ride on another
+// (an acquire's, a release's): on a busy host an end then costs no
+// commit of its own. Nothing waits on it unless a request waits for a
+// slot or a delete or gc drains a machine; then it commits at once.
+func (s *Scheduler) endLinger() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 || len(s.closed) > 0 {
+		return 0
+	}
+	select {
+	case <-s.stop:
+		return 0
+	default:
+	}
+	return maxEndLinger
+}
+
+// maxEndLinger bounds the wait of endLinger: about one CLI acquire+release
+// cycle of a build worker.
+const maxEndLinger = 50 * time.Millisecond
 
 // deletedEvents are the events of the end of a releasing lease whose
 // snapshot is gone: none when it went as planned, the end's event having

@@ -165,6 +165,7 @@ func TestLeaseEndsAtReboot(t *testing.T) {
 		d.stop()
 
 		d = startDaemon(t, root, server.Config{DB: db, BootID: "boot-2"})
+		d.waitDeleted(ctx)
 		if ls := d.leases(ctx, false).Leases; len(ls) != 0 {
 			t.Fatalf("after a reboot: leases %+v, want none", ls)
 		}
