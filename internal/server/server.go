@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -168,8 +169,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// Whatever way Run returns, the goroutines it starts stop before the
 	// database closes.
 	ctx, cancel := context.WithCancel(ctx)
+	var volumesDone sync.WaitGroup
+	defer volumesDone.Wait() // after cancel: a volume's recovery under way ends first
 	defer cancel()
-	s.watchVolumes(ctx)
+	s.watchVolumes(ctx, &volumesDone)
 
 	ln, err := s.listener()
 	if err != nil {
