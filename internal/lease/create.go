@@ -159,6 +159,12 @@ func (s *Scheduler) insert(l db.Lease, req Request) error {
 func (s *Scheduler) activate(l db.Lease, owner *ownerWatch) {
 	s.mu.Lock()
 	e := s.live[l.ID]
+	if e == nil {
+		// Nothing drops a lease being created but its acquire; should
+		// that change, the lease must still be known.
+		e = &entry{id: l.ID, key: machineKey(l.Volume, l.Machine)}
+		s.live[l.ID] = e
+	}
 	e.creating = false
 	e.counted = true
 	e.owner = owner

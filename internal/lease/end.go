@@ -3,6 +3,7 @@ package lease
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
@@ -94,6 +95,12 @@ func (s *Scheduler) endAside(l db.Lease, ev db.Event) (endHow, error) {
 		return 0, err
 	}
 	s.cfg.CrashAt.At("release-commit")
+	s.mu.Lock()
+	if e := s.live[l.ID]; e != nil {
+		// Ended: no expiry or hold is due any more, only the delete.
+		e.expires, e.holdUntil = time.Time{}, time.Time{}
+	}
+	s.mu.Unlock()
 	s.queueDelete(l.ID)
 	return endedAside, nil
 }

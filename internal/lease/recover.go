@@ -108,7 +108,7 @@ func (s *Scheduler) finishSteps(drv btrfs.Driver, l db.Lease, ev func(kind, msg 
 		return l, true, nil
 	}
 	if l.Temp != "" && owns(drv, l.Temp, l.ID, l.Tag) {
-		if err := s.place(drv, l); err != nil {
+		if undone, err := s.place(drv, l); undone || err != nil {
 			return l, true, err
 		}
 	}
@@ -129,21 +129,21 @@ func (s *Scheduler) finishSteps(drv btrfs.Driver, l db.Lease, ev func(kind, msg 
 }
 
 // place finishes the acquire of a lease committed with its snapshot still
-// under its temporary. The name taken meanwhile (by hand) ends the lease:
-// its client never got the path.
-func (s *Scheduler) place(drv btrfs.Driver, l db.Lease) error {
-	err := drv.RenameNoReplace(l.Temp, l.Path)
+// under its temporary. The name taken meanwhile (by hand) undoes the
+// lease instead: its client never got the path.
+func (s *Scheduler) place(drv btrfs.Driver, l db.Lease) (undone bool, err error) {
+	err = drv.RenameNoReplace(l.Temp, l.Path)
 	if errors.Is(err, fs.ErrExist) {
 		if err := s.endInDB(l.ID, db.Event{Source: "recover", Kind: "lease-undone", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 			Message: fmt.Sprintf("lease %d: %s was made by hand while its acquire was under way: undone", l.ID, l.Path)}); err != nil {
-			return err
+			return true, err
 		}
-		return s.deleteAt(drv, l.ID, l.Temp)
+		return true, s.deleteAt(drv, l.ID, l.Temp)
 	}
 	if err != nil {
-		return fmt.Errorf("recover lease %d: %w; fix the cause and restart the daemon", l.ID, err)
+		return false, fmt.Errorf("recover lease %d: %w; fix the cause and restart the daemon", l.ID, err)
 	}
-	return nil
+	return false, nil
 }
 
 // undoCreating ends a lease recorded by an older bmsched before its
@@ -204,10 +204,11 @@ func (s *Scheduler) loadWatched(l db.Lease, ev func(kind, msg string) db.Event) 
 func (s *Scheduler) load(l db.Lease, owner *ownerWatch) {
 	e := &entry{id: l.ID, key: machineKey(l.Volume, l.Machine), owner: owner,
 		counted: l.State == db.LeaseActive || l.State == db.LeaseOrphaned || l.State == db.LeaseReleasing || l.State == db.LeaseCreating}
-	if l.Expires != nil {
+	// A releasing lease waits for its delete, not for a deadline.
+	if l.Expires != nil && l.State != db.LeaseReleasing {
 		e.expires = *l.Expires
 	}
-	if l.HoldUntil != nil {
+	if l.HoldUntil != nil && l.State != db.LeaseReleasing {
 		e.holdUntil = *l.HoldUntil
 	}
 	s.mu.Lock()
