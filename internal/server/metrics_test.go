@@ -69,6 +69,10 @@ func TestMetricsFollowLeases(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.waitDeleted(ctx)
+		// The end is counted a moment after its commit shows.
+		eventually(t, 10*time.Second, "the end counted", func() bool {
+			return endpoints["socket"]().get(t, ended("released")) == 1
+		})
 		for _, get := range endpoints {
 			s := get()
 			s.want(t, leasesIn("active"), 0)
@@ -124,7 +128,10 @@ func TestMetricsQueueAndStale(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatalf("the waiting acquire: %v", err)
 	}
-	d.waitDeleted(ctx) // a lease's end is counted once its snapshot is gone
+	// A lease's end is counted once its snapshot is gone, a moment after
+	// its commit shows.
+	d.waitDeleted(ctx)
+	eventually(t, 10*time.Second, "both ends counted", func() bool { return metricsNow().get(t, ended("released")) == 2 })
 	s := metricsNow()
 	s.want(t, "bmsched_lease_requests_waiting", 0)
 	s.want(t, "bmsched_leases_acquired_total", 2)
