@@ -57,9 +57,6 @@ type Driver interface {
 	ReadTag(path string) (tag string, ok bool)
 	// WriteTag tags the entry at path with tag.
 	WriteTag(path, tag string) error
-	// RemoveTag removes the entry's tag, in both namespaces; a missing
-	// tag is no error.
-	RemoveTag(path string) error
 }
 
 // ErrNotSubvolume is returned when a path is not a subvolume.

@@ -30,6 +30,8 @@ func testDriver(t *testing.T, d btrfs.Driver, root string) {
 		{"DeleteRefusesPlainDir", testDeleteRefusesPlainDir},
 		{"IsSubvolume", testIsSubvolume},
 		{"Exchange", testExchange},
+		{"RenameNoReplace", testRenameNoReplace},
+		{"Tag", testTag},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package btrfs
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -46,33 +45,14 @@ func writeTag(path, tag string) error {
 	return nil
 }
 
-// removeTag removes the tag in both namespaces; the trusted one only
-// root may touch, and a missing one is no error.
-func removeTag(path string) error {
-	for _, name := range []string{trustedTagXattr, userTagXattr} {
-		err := unix.Lremovexattr(path, name)
-		if err == nil || errors.Is(err, unix.ENODATA) || errors.Is(err, unix.EPERM) && name == trustedTagXattr {
-			continue
-		}
-		return &PathError{Op: "remove lease tag (removexattr " + name + ")", Path: path, Err: xattrError(err)}
-	}
-	return nil
-}
-
 // ReadTag returns the lease tag on the entry at path.
 func (Btrfs) ReadTag(path string) (string, bool) { return readTag(path) }
 
 // WriteTag tags the entry at path.
 func (Btrfs) WriteTag(path, tag string) error { return writeTag(path, tag) }
 
-// RemoveTag removes the entry's tag.
-func (Btrfs) RemoveTag(path string) error { return removeTag(path) }
-
 // ReadTag returns the lease tag on the entry at path.
 func (Plain) ReadTag(path string) (string, bool) { return readTag(path) }
 
 // WriteTag tags the entry at path.
 func (Plain) WriteTag(path, tag string) error { return writeTag(path, tag) }
-
-// RemoveTag removes the entry's tag.
-func (Plain) RemoveTag(path string) error { return removeTag(path) }
