@@ -54,6 +54,7 @@ func (s *Scheduler) deleterLoop() {
 	for {
 		select {
 		case <-s.stop:
+			s.deleteQueued() // what was released before the stop
 			return
 		case <-s.del.kick:
 		}

@@ -137,10 +137,11 @@ func (s *Scheduler) StartBackground() {
 }
 
 // StopBackground stops the reaper, the deleter and the owner watches;
-// leases stay in the database, and a delete cut short is resumed at the
-// next start.
+// leases stay in the database. The deleter first deletes what is queued,
+// so that a clean stop leaves no lease releasing that need not be; a
+// delete that fails, or a crash, is resumed at the next start.
 func (s *Scheduler) StopBackground() {
-	s.cancel()
+	defer s.cancel()
 	s.mu.Lock()
 	close(s.stop)
 	for _, e := range s.live {
