@@ -136,9 +136,9 @@ func testLeasePermissions(t *testing.T, base string) {
 		drv.Create(filepath.Join(dir, "lin-1")),
 		drv.SetReadOnly(filepath.Join(dir, "lin-1"), true),
 		os.Symlink("lin-1", filepath.Join(dir, "lin")),
-		drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true),
+		drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true),
 		// A snapshot of another database, adopted as orphaned lease 77.
-		drv.Snapshot(filepath.Join(dir, "lin-gcc"), filepath.Join(dir, "lin-gcc-077"), false),
+		drv.Snapshot(context.Background(), filepath.Join(dir, "lin-gcc"), filepath.Join(dir, "lin-gcc-077"), false),
 		syscall.Setxattr(filepath.Join(dir, "lin-gcc-077"), "user.bmsched.lease", []byte("db=another lease=77 boot=b"), 0),
 	} {
 		if step != nil {

@@ -26,6 +26,7 @@ func init() {
 	scriptCmds["waitgone"] = cmdWaitGone
 	scriptCmds["waitleases"] = cmdWaitLeases
 	scriptCmds["waitqueue"] = cmdWaitQueue
+	scriptCmds["waitstuck"] = cmdWaitStuck
 	scriptCmds["leasecheck"] = cmdLeaseCheck
 
 	// Under -race every process sleeps a second as it exits, to let late
@@ -146,6 +147,26 @@ func cmdWaitLeases(ts *testscript.TestScript, neg bool, args []string) {
 		func() bool { got = len(scriptLeases(ts).Leases); return got == n })
 }
 
+// waitstuck TIMEOUT ID: wait until lease ID is releasing and says why its
+// snapshot's delete failed: the deleter works after release answers.
+func cmdWaitStuck(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitstuck TIMEOUT ID")
+	}
+	id, err := strconv.ParseUint(args[1], 10, 64)
+	ts.Check(err)
+	state := "no lease"
+	poll(ts, args[0], func() string { return "lease " + args[1] + ": " + state }, func() bool {
+		for _, l := range scriptLeases(ts).Leases {
+			if l.ID == id {
+				state = l.State + ", last_error " + strconv.Quote(l.LastError)
+				return l.State == "releasing" && l.LastError != ""
+			}
+		}
+		return false
+	})
+}
+
 // waitqueue TIMEOUT N: wait until N requests wait for capacity.
 func cmdWaitQueue(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
@@ -163,14 +184,26 @@ func cmdWaitQueue(ts *testscript.TestScript, neg bool, args []string) {
 // bmsched temporary in a machine directory is the path of a lease, or is
 // named in KEEP (paths relative to $VOL: what the script made by hand);
 // everything in KEEP still exists; every lease past creating has its
-// snapshot.
+// snapshot. A release answers before its snapshot is deleted, so it first
+// waits (up to 10s) for the leases releasing to end.
 func cmdLeaseCheck(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("usage: leasecheck [KEEP...]")
 	}
 	vol := ts.Getenv("VOL")
+	var ls []api.Lease
+	releasing := func() bool {
+		ls = scriptLeases(ts).Leases
+		for _, l := range ls {
+			if l.State == "releasing" {
+				return true
+			}
+		}
+		return false
+	}
+	poll(ts, "10s", func() string { return "leases still releasing" }, func() bool { return !releasing() })
 	leased := map[string]bool{}
-	for _, l := range scriptLeases(ts).Leases {
+	for _, l := range ls {
 		leased[l.Path] = true
 		if l.State != "creating" {
 			if _, err := os.Lstat(l.Path); err != nil {

@@ -126,7 +126,7 @@ func cmdRmSubvol(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: rmsubvol PATH")
 	}
-	ts.Check(driverFor(ts).Delete(ts.MkAbs(args[0])))
+	ts.Check(driverFor(ts).Delete(context.Background(), ts.MkAbs(args[0])))
 }
 
 // fsImmutableFL is FS_IMMUTABLE_FL of <linux/fs.h>, the flag `chattr +i` sets.

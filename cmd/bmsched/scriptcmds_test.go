@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,7 @@ func cmdSubvol(ts *testscript.TestScript, neg bool, args []string) {
 		if len(a) != 2 {
 			ts.Fatalf("usage: subvol snap [-r] SRC DST")
 		}
-		err = d.Snapshot(ts.MkAbs(a[0]), ts.MkAbs(a[1]), ro)
+		err = d.Snapshot(context.Background(), ts.MkAbs(a[0]), ts.MkAbs(a[1]), ro)
 	case "ro":
 		if len(args) != 3 {
 			ts.Fatalf("usage: subvol ro PATH true|false")

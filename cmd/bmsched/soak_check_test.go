@@ -57,7 +57,7 @@ func (s *soak) checkRound(st *roundStats) {
 			s.release(ctx, st, l.Path)
 		}
 	}
-	if ls, ok = s.leases(ctx, st); ok && len(ls) > 0 {
+	if ls, ok = s.settled(ctx, st); ok && len(ls) > 0 {
 		st.violate("%d leases left after every release, the first %s (%s)", len(ls), ls[0].Path, ls[0].State)
 	}
 	left := s.leftOnDisk()
@@ -71,6 +71,30 @@ func (s *soak) checkRound(st *roundStats) {
 	st.checkOK = code == 0 && strings.Contains(out, ": ok") && !strings.Contains(out, "warning")
 	if !st.checkOK {
 		st.violate("db check: exit %d: %s%s", code, out, errOut)
+	}
+}
+
+// settled lists the leases once none is releasing: a release answers
+// before its snapshot is deleted, and the deleter must catch up within
+// 30s of the last release.
+func (s *soak) settled(ctx context.Context, st *roundStats) ([]api.Lease, bool) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ls, ok := s.leases(ctx, st)
+		releasing := 0
+		for _, l := range ls {
+			if l.State == "releasing" {
+				releasing++
+			}
+		}
+		if !ok || releasing == 0 {
+			return ls, ok
+		}
+		if time.Now().After(deadline) {
+			st.violate("%d leases still releasing 30s after the last release", releasing)
+			return ls, ok
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

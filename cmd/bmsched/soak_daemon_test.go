@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bmsched/bmsched/internal/crash"
 )
 
 // daemon is one run of `bmsched serve` in the soak.
@@ -33,10 +36,20 @@ func (u *upSignal) wait() <-chan struct{} {
 	return u.ch
 }
 
+// down marks the daemon gone, once: clients already waiting keep waiting
+// on the same channel.
 func (u *upSignal) down() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.ch = make(chan struct{})
+	if u.ch == nil {
+		u.ch = make(chan struct{})
+		return
+	}
+	select {
+	case <-u.ch:
+		u.ch = make(chan struct{})
+	default:
+	}
 }
 
 func (u *upSignal) up() {
@@ -49,19 +62,28 @@ func (u *upSignal) up() {
 	}
 }
 
-// startDaemon starts the daemon, its output appended to the soak's log.
-func (s *soak) startDaemon() {
+// startDaemon starts the daemon, its output appended to the soak's log;
+// with crashAt, armed to kill itself at that crash point.
+func (s *soak) startDaemon(crashAt ...string) {
 	log, err := os.OpenFile(s.logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	must(s.t, err)
 	defer log.Close()
 	cmd := exec.Command(s.bin, "serve", "--machines", s.root, "--db", s.db, "--socket", s.sock, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = log, log
+	if len(crashAt) > 0 {
+		cmd.Env = append(os.Environ(), crash.EnvVar+"="+crashAt[0])
+	}
 	// A soak that is itself killed must not leave a daemon holding files
 	// on the loop mount.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(s.t, cmd.Start())
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
-	go func() { d.err = cmd.Wait(); close(d.done) }()
+	go func() {
+		d.err = cmd.Wait()
+		// Clients wait for the next daemon rather than spin.
+		s.up.down()
+		close(d.done)
+	}()
 	s.daemon = d
 }
 
@@ -86,6 +108,49 @@ func (s *soak) waitUp(timeout time.Duration) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// crashPoints are the steps of an acquire and of an end at which the
+// soak has the daemon kill itself, in each round, under the clients'
+// load: the invariants must hold after a crash at each.
+var crashPoints = []string{
+	"acquire-snapshot", "acquire-commit", "acquire-rename",
+	"release-aside", "release-commit", "release-delete",
+}
+
+// crashAt starts the daemon armed with a crash point and waits for it to
+// die there, letting clients in meanwhile; a point not reached in 30s is
+// a violation of the soak (it proves nothing).
+func (s *soak) crashAt(st *roundStats, point string) {
+	s.startDaemon(point)
+	d := s.daemon
+	go func() {
+		for {
+			select {
+			case <-d.done:
+				return
+			default:
+			}
+			if c, err := net.Dial("unix", s.sock); err == nil {
+				c.Close()
+				s.up.up()
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	select {
+	case <-d.done:
+		st.crashes++
+		if !strings.Contains(s.logTail(), "point="+point) {
+			st.violate("the daemon armed at %s died elsewhere: %s", point, s.logTail())
+		}
+	case <-time.After(30 * time.Second):
+		st.violate("%s", fmt.Sprintf("crash point %s not reached within 30s", point))
+		s.killDaemon()
+		return
+	}
+	s.daemon = nil
 }
 
 // killDaemon SIGKILLs the daemon; clients wait for the next one.

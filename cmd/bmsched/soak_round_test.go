@@ -22,6 +22,7 @@ type roundStats struct {
 	adopted     int          // orphaned leases the restarted daemon adopted
 	left        int          // snapshots and temporaries left after every release
 	kills       int
+	crashes     int          // deaths at armed crash points
 	killGen     atomic.Int64 // bumped at each kill
 	restartAt   atomic.Int64 // unix ns of the restart; 0 before it
 	firstAfter  atomic.Int64 // unix ns of the first acquire asked after the restart
@@ -56,7 +57,7 @@ func (st *roundStats) recovery() string {
 	return fmt.Sprintf("%d ms", time.Duration(st.firstAfter.Load()-st.restartAt.Load()).Milliseconds())
 }
 
-const roundHeader = "round  restart      acquires  kills  recovery  held-across-kill  lost-answers  adopted  dup-paths  left  list=fs  markers-lost  db-check"
+const roundHeader = "round  restart      acquires  kills  crashes  recovery  held-across-kill  lost-answers  adopted  dup-paths  left  list=fs  markers-lost  db-check"
 
 func (st *roundStats) row() string {
 	how := "db kept"
@@ -64,13 +65,13 @@ func (st *roundStats) row() string {
 		how = "db removed"
 	}
 	ok := map[bool]string{true: "ok", false: "FAIL"}
-	return fmt.Sprintf("%5d  %-10s  %9d  %5d  %8s  %16d  %12d  %7d  %9d  %4d  %7s  %12d  %8s",
-		st.n, how, st.acquires.Load(), st.kills, st.recovery(), st.held.Load(), st.lostAnswers.Load(),
+	return fmt.Sprintf("%5d  %-10s  %9d  %5d  %7d  %8s  %16d  %12d  %7d  %9d  %4d  %7s  %12d  %8s",
+		st.n, how, st.acquires.Load(), st.kills, st.crashes, st.recovery(), st.held.Load(), st.lostAnswers.Load(),
 		st.adopted, st.dups.Load(), st.left, ok[st.listOK], st.lostMarkers.Load(), ok[st.checkOK])
 }
 
-// round runs the clients against the daemon, SIGKILLs it at a random
-// moment, removes its database if asked, starts it again, lets the
+// round runs the clients against the daemon, has it kill itself at each
+// crash point in turn, then SIGKILLs it at a random moment, removes its database if asked, starts it again, lets the
 // clients go on for 1.5s, and waits for each to release what it holds.
 func (s *soak) round(n int, removeDB bool) *roundStats {
 	st := &roundStats{n: n, removeDB: removeDB}
@@ -92,6 +93,19 @@ func (s *soak) round(n int, removeDB bool) *roundStats {
 	defer wg.Wait()
 	defer cancel()
 
+	// The daemon kills itself at each step of an acquire and of an end in
+	// turn, under the clients' load; then it is killed at a random moment.
+	time.Sleep(300 * time.Millisecond)
+	s.killDaemon()
+	st.kills++
+	for _, p := range crashPoints {
+		s.crashAt(st, p)
+	}
+	s.startDaemon()
+	if err := s.waitUp(60 * time.Second); err != nil {
+		st.violate("restart after the crash points: %v", err)
+		return st
+	}
 	time.Sleep(500*time.Millisecond + time.Duration(s.rng.Int64N(int64(2*time.Second))))
 	// Bumped first: a client that sees the old generation checked its
 	// marker before the kill.

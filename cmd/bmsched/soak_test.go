@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -21,9 +22,11 @@ var (
 
 // TestSoak holds the invariants of design §4 under SIGKILL: in each
 // round, 32 clients (the bmsched binary, as build workers run it) acquire,
-// write a marker into their snapshot and release, while the daemon is
-// killed at a random moment and started again; the last round also
-// removes the database before the restart. After each round: no path was
+// write a marker into their snapshot and release, while the daemon kills
+// itself at each crash point of an acquire and of an end in turn
+// (crashPoints), then is killed at a random moment, and is started again
+// after each; the last round also removes the database before the last
+// restart. After each round: no path was
 // handed out twice in the whole soak, no snapshot and no .bmsched-*
 // temporary is left, `list` agrees with the filesystem, no client lost
 // the marker of a lease it held, and `db check` is clean.
@@ -96,7 +99,7 @@ func newSoak(t *testing.T) *soak {
 		must(t, os.WriteFile(filepath.Join(rev, "image"), []byte(m), 0o644))
 		must(t, drv.SetReadOnly(rev, true))
 		must(t, os.Symlink(m+"-1", filepath.Join(dir, m)))
-		must(t, drv.Snapshot(rev, filepath.Join(dir, m+"-gcc"), true))
+		must(t, drv.Snapshot(context.Background(), rev, filepath.Join(dir, m+"-gcc"), true))
 		s.machines = append(s.machines, m)
 	}
 	// Registered after the mount: runs before its unmount.

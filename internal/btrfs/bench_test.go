@@ -1,6 +1,7 @@
 package btrfs_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,10 +28,10 @@ func BenchmarkSnapshotDelete(b *testing.B) {
 	}
 	dst := filepath.Join(mnt, "run")
 	for b.Loop() {
-		if err := d.Snapshot(src, dst, false); err != nil {
+		if err := d.Snapshot(context.Background(), src, dst, false); err != nil {
 			b.Fatal(err)
 		}
-		if err := d.Delete(dst); err != nil {
+		if err := d.Delete(context.Background(), dst); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package btrfs
 
 import (
+	"context"
 	"path/filepath"
 	"unsafe"
 
@@ -30,7 +31,7 @@ func (Btrfs) Create(path string) error {
 }
 
 // Snapshot makes dst a snapshot of the subvolume src.
-func (Btrfs) Snapshot(src, dst string, readonly bool) error {
+func (Btrfs) Snapshot(_ context.Context, src, dst string, readonly bool) error {
 	const op = "snapshot"
 	src, dst = filepath.Clean(src), filepath.Clean(dst)
 	// The kernel snapshots the subvolume containing src when src is an

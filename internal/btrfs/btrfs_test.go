@@ -1,6 +1,7 @@
 package btrfs_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ func TestBtrfs(t *testing.T) {
 		src, snap := filepath.Join(mnt, "sendsrc"), filepath.Join(mnt, "sendsnap")
 		mustCreate(t, d, src)
 		writeFile(t, filepath.Join(src, "disk.img"), "image")
-		must(t, d.Snapshot(src, snap, true))
+		must(t, d.Snapshot(context.Background(), src, snap, true))
 		recvDir := filepath.Join(mnt, "received")
 		must(t, os.Mkdir(recvDir, 0o755))
 		sendReceive(t, snap, recvDir)
@@ -49,7 +50,7 @@ func TestBtrfs(t *testing.T) {
 			t.Errorf("Info(received) = %+v; want ReceivedUUID %s, read-only, a UUID of its own", got, sent.UUID)
 		}
 		// A received subvolume is read-only; Delete copes.
-		must(t, d.Delete(received))
+		must(t, d.Delete(context.Background(), received))
 		checkGone(t, received)
 	})
 

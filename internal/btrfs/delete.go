@@ -1,6 +1,7 @@
 package btrfs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,7 +20,7 @@ import (
 // can only be unlinked from a writable one. Only when the kernel says
 // that nested subvolumes hang off this one are they looked for and
 // deleted, deepest first.
-func (Btrfs) Delete(path string) error {
+func (Btrfs) Delete(ctx context.Context, path string) error {
 	const op = "delete subvolume"
 	path = filepath.Clean(path)
 	// Nothing but a subvolume is ever destroyed, and the check costs no
@@ -37,7 +38,7 @@ func (Btrfs) Delete(path string) error {
 	}
 	if errors.Is(err, unix.ENOTEMPTY) {
 		if err = setReadOnly(path, false); err == nil {
-			err = deleteNested(path)
+			err = deleteNested(ctx, path)
 		}
 		if err == nil {
 			err = destroy(path)
@@ -53,14 +54,14 @@ func refusedReadOnly(err error) bool {
 }
 
 // deleteNested deletes the subvolumes nested in the subvolume at path.
-func deleteNested(path string) error {
-	nested, err := nestedSubvolumes(path)
+func deleteNested(ctx context.Context, path string) error {
+	nested, err := nestedSubvolumes(ctx, path)
 	if err != nil {
 		return err
 	}
 	for _, n := range nested {
 		// Delete handles the nested subvolume's own nested subvolumes.
-		if err := (Btrfs{}).Delete(n); err != nil {
+		if err := (Btrfs{}).Delete(ctx, n); err != nil {
 			return err
 		}
 	}
@@ -98,11 +99,14 @@ func destroy(path string) error {
 // gives every subvolume its own. Mount points are skipped, because what is
 // mounted there is another filesystem's (or another view of this one), not
 // part of the subvolume being deleted.
-func nestedSubvolumes(root string) ([]string, error) {
+func nestedSubvolumes(ctx context.Context, root string) ([]string, error) {
 	var nested []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err // a walk of a big tree stops with its caller
 		}
 		if p == root || !d.IsDir() {
 			return nil

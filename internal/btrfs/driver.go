@@ -3,7 +3,10 @@
 // filesystems that are not btrfs, on plain directories.
 package btrfs
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Info is what bmsched records of a subvolume. The UUIDs are in the
 // canonical 8-4-4-4-12 form, or empty when the kernel reports none.
@@ -23,12 +26,14 @@ type Driver interface {
 	// Create makes a new, empty, writable subvolume at path.
 	Create(path string) error
 	// Snapshot makes dst a snapshot of the subvolume src, read-only or
-	// writable. dst must not exist; its parent directory must.
-	Snapshot(src, dst string, readonly bool) error
+	// writable. dst must not exist; its parent directory must. A copy
+	// (the plain driver) stops when ctx is done.
+	Snapshot(ctx context.Context, src, dst string, readonly bool) error
 	// Delete removes the subvolume at path, read-only or not, clearing
 	// the flag only where that is needed to delete it. It does not walk
-	// the tree unless the subvolume holds nested subvolumes.
-	Delete(path string) error
+	// the tree unless the subvolume holds nested subvolumes; a walk stops
+	// when ctx is done.
+	Delete(ctx context.Context, path string) error
 	// ReadOnly reports the subvolume's read-only flag.
 	ReadOnly(path string) (bool, error)
 	// SetReadOnly sets or clears the subvolume's read-only flag.
@@ -40,6 +45,18 @@ type Driver interface {
 	// Exchange swaps the two directory entries a and b atomically
 	// (renameat2 RENAME_EXCHANGE); both must exist.
 	Exchange(a, b string) error
+	// RenameNoReplace renames the entry old to new in one step, failing
+	// with fs.ErrExist when new exists: what someone else put there is
+	// never replaced.
+	RenameNoReplace(old, new string) error
+	// Exists reports whether there is an entry at path, not following a
+	// final symlink; an error is any answer but "exists" or "does not".
+	Exists(path string) (bool, error)
+	// ReadTag returns the lease tag on the entry at path (tag.go); ok is
+	// false when it has none.
+	ReadTag(path string) (tag string, ok bool)
+	// WriteTag tags the entry at path with tag.
+	WriteTag(path, tag string) error
 }
 
 // ErrNotSubvolume is returned when a path is not a subvolume.

@@ -1,6 +1,7 @@
 package btrfs_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -29,6 +30,8 @@ func testDriver(t *testing.T, d btrfs.Driver, root string) {
 		{"DeleteRefusesPlainDir", testDeleteRefusesPlainDir},
 		{"IsSubvolume", testIsSubvolume},
 		{"Exchange", testExchange},
+		{"RenameNoReplace", testRenameNoReplace},
+		{"Tag", testTag},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,8 +55,8 @@ func testCreateSnapshot(t *testing.T, d btrfs.Driver, dir string) {
 	must(t, os.Symlink("disk.img", filepath.Join(src, "link")))
 
 	ro, rw := filepath.Join(dir, "ro"), filepath.Join(dir, "rw")
-	must(t, d.Snapshot(src, ro, true))
-	must(t, d.Snapshot(src, rw, false))
+	must(t, d.Snapshot(context.Background(), src, ro, true))
+	must(t, d.Snapshot(context.Background(), src, rw, false))
 	for snap, wantRO := range map[string]bool{ro: true, rw: false} {
 		if got, err := d.ReadOnly(snap); err != nil || got != wantRO {
 			t.Errorf("ReadOnly(%s) = %v, %v; want %v", snap, got, err, wantRO)
@@ -75,11 +78,11 @@ func testCreateSnapshot(t *testing.T, d btrfs.Driver, dir string) {
 	checkFile(t, filepath.Join(src, "disk.img"), "image")
 	// And a writable snapshot of a read-only one is writable.
 	rw2 := filepath.Join(dir, "rw2")
-	must(t, d.Snapshot(ro, rw2, false))
+	must(t, d.Snapshot(context.Background(), ro, rw2, false))
 	writeFile(t, filepath.Join(rw2, "new"), "new")
 	// A snapshot may be made inside its source, and does not hold itself.
 	inside := filepath.Join(rw2, "inside")
-	must(t, d.Snapshot(rw2, inside, false))
+	must(t, d.Snapshot(context.Background(), rw2, inside, false))
 	checkFile(t, filepath.Join(inside, "new"), "new")
 	if _, err := os.Lstat(filepath.Join(inside, "inside")); err == nil {
 		t.Errorf("snapshot inside its source holds itself")
@@ -90,16 +93,16 @@ func testSnapshotErrors(t *testing.T, d btrfs.Driver, dir string) {
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	mustCreate(t, d, src)
 	mustCreate(t, d, dst)
-	err := d.Snapshot(src, dst, false)
+	err := d.Snapshot(context.Background(), src, dst, false)
 	checkPathError(t, err, "snapshot", dst, fs.ErrExist)
 
 	plain := filepath.Join(dir, "plain")
 	must(t, os.Mkdir(plain, 0o755))
-	err = d.Snapshot(plain, filepath.Join(dir, "x"), false)
+	err = d.Snapshot(context.Background(), plain, filepath.Join(dir, "x"), false)
 	checkPathError(t, err, "snapshot", plain, btrfs.ErrNotSubvolume)
 
 	missing := filepath.Join(dir, "missing")
-	err = d.Snapshot(missing, filepath.Join(dir, "y"), false)
+	err = d.Snapshot(context.Background(), missing, filepath.Join(dir, "y"), false)
 	checkPathError(t, err, "snapshot", missing, fs.ErrNotExist)
 }
 
@@ -111,7 +114,7 @@ func testSnapshotOmitsNested(t *testing.T, d btrfs.Driver, dir string) {
 	mustCreate(t, d, filepath.Join(src, "nested"))
 	writeFile(t, filepath.Join(src, "nested", "f"), "f")
 	snap := filepath.Join(dir, "snap")
-	must(t, d.Snapshot(src, snap, false))
+	must(t, d.Snapshot(context.Background(), src, snap, false))
 	entries, err := os.ReadDir(filepath.Join(snap, "nested"))
 	if err != nil || len(entries) != 0 {
 		t.Errorf("snapshot's nested = %v, %v; want an empty directory", entries, err)
@@ -119,13 +122,13 @@ func testSnapshotOmitsNested(t *testing.T, d btrfs.Driver, dir string) {
 	if ok, err := d.IsSubvolume(filepath.Join(snap, "nested")); err != nil || ok {
 		t.Errorf("IsSubvolume(snapshot's nested) = %v, %v; want false", ok, err)
 	}
-	must(t, d.Delete(snap))
+	must(t, d.Delete(context.Background(), snap))
 }
 
 func testInfo(t *testing.T, d btrfs.Driver, dir string) {
 	src, snap := filepath.Join(dir, "src"), filepath.Join(dir, "snap")
 	mustCreate(t, d, src)
-	must(t, d.Snapshot(src, snap, true))
+	must(t, d.Snapshot(context.Background(), src, snap, true))
 	si, err := d.Info(src)
 	must(t, err)
 	ni, err := d.Info(snap)
@@ -172,7 +175,7 @@ func testDeleteReadOnly(t *testing.T, d btrfs.Driver, dir string) {
 	mustCreate(t, d, sv)
 	writeFile(t, filepath.Join(sv, "f"), "f")
 	must(t, d.SetReadOnly(sv, true))
-	must(t, d.Delete(sv))
+	must(t, d.Delete(context.Background(), sv))
 	checkGone(t, sv)
 }
 
@@ -187,13 +190,13 @@ func testDeleteNested(t *testing.T, d btrfs.Driver, dir string) {
 	must(t, d.SetReadOnly(filepath.Join(outer, "inner", "deeper"), true))
 	must(t, d.SetReadOnly(filepath.Join(outer, "inner"), true))
 	must(t, d.SetReadOnly(outer, true))
-	must(t, d.Delete(outer))
+	must(t, d.Delete(context.Background(), outer))
 	checkGone(t, outer)
 }
 
 func testDeleteMissing(t *testing.T, d btrfs.Driver, dir string) {
 	missing := filepath.Join(dir, "missing")
-	checkPathError(t, d.Delete(missing), "delete subvolume", missing, fs.ErrNotExist)
+	checkPathError(t, d.Delete(context.Background(), missing), "delete subvolume", missing, fs.ErrNotExist)
 }
 
 // Delete never removes what is not a subvolume.
@@ -201,7 +204,7 @@ func testDeleteRefusesPlainDir(t *testing.T, d btrfs.Driver, dir string) {
 	plain := filepath.Join(dir, "plain")
 	must(t, os.Mkdir(plain, 0o755))
 	writeFile(t, filepath.Join(plain, "precious"), "data")
-	checkPathError(t, d.Delete(plain), "delete subvolume", plain, btrfs.ErrNotSubvolume)
+	checkPathError(t, d.Delete(context.Background(), plain), "delete subvolume", plain, btrfs.ErrNotSubvolume)
 	checkFile(t, filepath.Join(plain, "precious"), "data")
 }
 

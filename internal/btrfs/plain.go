@@ -1,6 +1,7 @@
 package btrfs
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -42,13 +43,16 @@ func (Plain) Create(path string) error {
 // refuses a directory bmsched did not mark, and one with a filesystem
 // mounted somewhere inside, whose files os.RemoveAll would otherwise
 // delete.
-func (Plain) Delete(path string) error {
+func (Plain) Delete(ctx context.Context, path string) error {
 	const op = "delete subvolume"
 	path = filepath.Clean(path)
 	if _, err := plainUUID(path); err != nil {
 		return pathError(op, path, err)
 	}
 	if err := noMountsUnder(path); err != nil {
+		return pathError(op, path, err)
+	}
+	if err := ctx.Err(); err != nil {
 		return pathError(op, path, err)
 	}
 	return pathError(op, path, os.RemoveAll(path))

@@ -1,6 +1,7 @@
 package btrfs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ import (
 // CopyTempPrefix starts the name of a plain snapshot being copied.
 const CopyTempPrefix = ".bmsched-copy-"
 
-func (Plain) Snapshot(src, dst string, readonly bool) error {
+func (Plain) Snapshot(ctx context.Context, src, dst string, readonly bool) error {
 	const op = "snapshot"
 	src, dst = filepath.Clean(src), filepath.Clean(dst)
 	srcUUID, err := plainUUID(src)
@@ -42,7 +43,7 @@ func (Plain) Snapshot(src, dst string, readonly bool) error {
 	if err != nil {
 		return pathError(op, dst, err)
 	}
-	if err := fillSnapshot(src, tmp, srcUUID, readonly); err != nil {
+	if err := fillSnapshot(ctx, src, tmp, srcUUID, readonly); err != nil {
 		os.RemoveAll(tmp)
 		return pathError(op, dst, err)
 	}
@@ -55,12 +56,12 @@ func (Plain) Snapshot(src, dst string, readonly bool) error {
 
 // fillSnapshot copies src's contents into the empty directory tmp and
 // marks tmp as a snapshot of the directory whose UUID is srcUUID.
-func fillSnapshot(src, tmp, srcUUID string, readonly bool) error {
+func fillSnapshot(ctx context.Context, src, tmp, srcUUID string, readonly bool) error {
 	fi, err := os.Lstat(src)
 	if err != nil {
 		return err
 	}
-	if err := (treeCopy{into: tmp}).dir(src, tmp, fi); err != nil {
+	if err := (treeCopy{ctx: ctx, into: tmp}).dir(src, tmp, fi); err != nil {
 		return err
 	}
 	if err := setxattr(tmp, xattrParent, srcUUID); err != nil {
@@ -75,24 +76,13 @@ func fillSnapshot(src, tmp, srcUUID string, readonly bool) error {
 	return setxattr(tmp, xattrUUID, newUUID())
 }
 
-// renameNoReplace renames old to new, failing if new exists. Filesystems
-// without RENAME_NOREPLACE (NFS among them) get a plain rename after a
-// check, which is racy but no worse than the check Snapshot already made.
-func renameNoReplace(old, new string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, old, unix.AT_FDCWD, new, unix.RENAME_NOREPLACE)
-	if !errors.Is(err, unix.EINVAL) {
-		return err
-	}
-	if _, err := os.Lstat(new); err == nil {
-		return fs.ErrExist
-	}
-	return os.Rename(old, new)
-}
-
 // treeCopy copies a directory tree into into, a new directory which may
 // itself be inside the tree (a snapshot made within its source) and is
 // then left out, as btrfs leaves a snapshot out of itself.
-type treeCopy struct{ into string }
+type treeCopy struct {
+	ctx  context.Context // a copy of gigabytes stops with its caller
+	into string
+}
 
 // dir copies the contents of directory src into the existing directory
 // dst, then gives dst src's owner and mode (last, so that a read-only mode
@@ -114,6 +104,9 @@ func (c treeCopy) dir(src, dst string, fi fs.FileInfo) error {
 func (c treeCopy) entry(src, dst string) error {
 	if src == c.into {
 		return nil
+	}
+	if err := c.ctx.Err(); err != nil {
+		return err
 	}
 	fi, err := os.Lstat(src)
 	if err != nil {
@@ -196,4 +189,14 @@ func lchown(path string, fi fs.FileInfo) error {
 		return nil
 	}
 	return os.Lchown(path, int(st.Uid), int(st.Gid))
+}
+
+// RemoveCopy removes what a crash left of a plain snapshot being copied
+// (a CopyTempPrefix directory): a copy runs inside one request, so after
+// a restart every one left is a crash's half copy.
+func RemoveCopy(path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return pathError("remove interrupted copy", path, fmt.Errorf("%w (remove it by hand once whatever holds it lets go)", err))
+	}
+	return nil
 }

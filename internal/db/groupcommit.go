@@ -1,7 +1,9 @@
 package db
 
 import (
+	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -38,6 +40,43 @@ func (d *DB) batch(fn func(*bolt.Tx) error) error {
 		<-c.done
 		return c.err
 	}
+	d.lead()
+	<-c.done
+	return c.err
+}
+
+// batchLater is batch for work that may wait: fn joins the next shared
+// transaction, whoever leads it, and is committed alone only if none
+// comes within linger. So the ends the background deleter commits ride
+// on the commits of the acquires and releases around them.
+func (d *DB) batchLater(fn func(*bolt.Tx) error, linger time.Duration) error {
+	c := &commitCall{fn: fn, done: make(chan struct{})}
+	g := &d.group
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	g.mu.Unlock()
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return c.err
+	case <-t.C:
+	}
+	g.mu.Lock()
+	if g.leading || !slices.Contains(g.pending, c) {
+		// A round under way has it, or will take it before it stops.
+		g.mu.Unlock()
+	} else {
+		d.lead()
+	}
+	<-c.done
+	return c.err
+}
+
+// lead commits rounds until none is pending. g.mu is held on entry and
+// released on return.
+func (d *DB) lead() {
+	g := &d.group
 	g.leading = true
 	for len(g.pending) > 0 {
 		round := g.pending
@@ -49,8 +88,6 @@ func (d *DB) batch(fn func(*bolt.Tx) error) error {
 	}
 	g.leading = false
 	g.mu.Unlock()
-	<-c.done
-	return c.err
 }
 
 func (d *DB) commitRound(round []*commitCall) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -79,4 +80,53 @@ func checkKeys(t *testing.T, d *DB, n, missing int) {
 		}
 		return nil
 	})
+}
+
+// TestBatchLater: work that may wait rides on the next caller's commit,
+// and is committed alone once its linger is over if none comes.
+func TestBatchLater(t *testing.T) {
+	d := openTemp(t)
+	before := d.Commits()
+	late := make(chan error, 1)
+	go func() { late <- d.batchLater(func(tx *bolt.Tx) error { return put(1, tx) }, time.Minute) }()
+	// Wait until it is pending, then commit something else.
+	for {
+		d.group.mu.Lock()
+		n := len(d.group.pending)
+		d.group.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := d.batch(func(tx *bolt.Tx) error { return put(2, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Commits() - before; got != 1 {
+		t.Fatalf("%d commits for a lingering write and another, want 1 shared", got)
+	}
+	start := time.Now()
+	if err := d.batchLater(func(tx *bolt.Tx) error { return put(3, tx) }, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Fatalf("a lone lingering write committed after %v, before its linger", waited)
+	}
+	if got := d.Commits() - before; got != 2 {
+		t.Fatalf("%d commits, want 2: the lone write commits alone", got)
+	}
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		for _, k := range []string{"k1", "k2", "k3"} {
+			if tx.Bucket(bucketMeta).Get([]byte(k)) == nil {
+				return fmt.Errorf("%s not committed", k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -65,6 +65,10 @@ func (d *DB) deleteLease(tx *bolt.Tx, id uint64) error {
 		return err
 	}
 	d.ix.note(indexChange{volume: l.Volume, name: l.Machine, lease: id, drop: true})
+	// Its id stays known as handed out once the record is gone.
+	if err := raiseIssued(tx, id); err != nil {
+		return err
+	}
 	return tx.Bucket(bucketLeases).Delete(u64(id))
 }
 
@@ -130,7 +134,8 @@ func (d *DB) EndLease(id uint64, events ...Event) error {
 // an ended lease can succeed while an id never issued is an error.
 func (d *DB) LeaseIssued(id uint64) (issued bool, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
-		issued = id >= 1 && id <= tx.Bucket(bucketLeases).Sequence()
+		mark, _ := leaseMarks(tx)
+		issued = id >= 1 && (id <= mark || tx.Bucket(bucketLeases).Get(u64(id)) != nil)
 		return nil
 	})
 	return issued, err

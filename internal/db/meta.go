@@ -30,7 +30,7 @@ func (d *DB) loadID() error {
 	})
 }
 
-// LeaseCounter is the highest lease id this database has handed out.
+// LeaseCounter is the highest lease id this database has reserved.
 func (d *DB) LeaseCounter() (n uint64, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketLeases).Sequence()
@@ -44,6 +44,11 @@ func (d *DB) LeaseCounter() (n uint64, err error) {
 // again. It never lowers the counter.
 func (d *DB) RaiseLeaseCounter(n uint64) error {
 	return d.update(func(tx *bolt.Tx) error {
+		// The ids up to n count as handed out: the next acquire goes on
+		// above them, not in the rest of a reserved block.
+		if err := raiseIssued(tx, n); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketLeases)
 		if b.Sequence() >= n {
 			return nil

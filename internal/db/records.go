@@ -68,9 +68,12 @@ type Owner struct {
 	Label    string `json:"label,omitempty"`
 }
 
-// Lease states. A lease is written as LeaseCreating before its snapshot
-// exists and as LeaseReleasing before its snapshot is deleted, so that a
-// crash at any point leaves a record that says what to finish or undo.
+// Lease states. A lease is committed active once its snapshot exists
+// under its temporary (Temp), and releasing once its snapshot is set
+// aside (Aside), so that a crash at any point leaves a record, or a
+// temporary with none, that says what to finish or undo. LeaseCreating
+// is the intent record of a bmsched from before one-commit acquires, which
+// recovery still undoes.
 const (
 	LeaseCreating  = "creating"
 	LeaseActive    = "active"
@@ -101,8 +104,16 @@ type Lease struct {
 	Owner     Owner         `json:"owner"`
 	BootID    string        `json:"boot_id"`
 	// Temp is the bmsched temporary the snapshot is made under before it
-	// is renamed into place, while the lease is creating.
+	// is renamed into place: recovery finishes the rename of a snapshot
+	// still there. It stays recorded after, which costs no commit.
 	Temp string `json:"temp,omitempty"`
+	// Aside is where a releasing lease's snapshot was renamed to when the
+	// lease ended, for the deleter; "" when it is still under its name
+	// (its volume was out of sight).
+	Aside string `json:"aside,omitempty"`
+	// Ending is the kind of the event that ended a releasing lease, told
+	// to the observer once its record goes.
+	Ending string `json:"ending,omitempty"`
 	// Tag is the tag on the snapshot's root that proves it is this
 	// lease's; "" for leases of schema 2 and before, whose tag is the
 	// bare lease id.

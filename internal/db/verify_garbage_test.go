@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 var garbage = bytes.Repeat([]byte("garbage "), 1<<12)
@@ -113,9 +115,11 @@ func TestMetaHeaderGarbage(t *testing.T) {
 
 // TestFreelistListsPageInUse: a freelist that lists a page of the tree
 // would make the daemon write over live records, or panic freeing the page
-// twice; Open refuses it.
+// twice; Open refuses it. bmsched writes no freelist (NoFreelistSync), but
+// a file of an older bmsched, or of another bbolt tool, has one.
 func TestFreelistListsPageInUse(t *testing.T) {
 	src := soundFile(t)
+	withFreelist(t, src)
 	path := copyWith(t, src, func(b []byte) []byte {
 		m := decodeMeta(b, 0)
 		if m1 := decodeMeta(b[m.pageSize:], 1); m1.txid > m.txid {
@@ -133,6 +137,20 @@ func TestFreelistListsPageInUse(t *testing.T) {
 		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "which is in use") {
 			t.Fatalf("open: %v, want ErrDamaged naming the page in use", err)
 		}
+	}
+}
+
+// withFreelist commits once with the freelist synced, as bbolt does by
+// default, so that the file at path has a freelist page.
+func withFreelist(t *testing.T, path string) {
+	t.Helper()
+	b, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("freelist-test"), nil) }); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,7 @@ func TestForget(t *testing.T) {
 	inv, dir := newInventory(t)
 	drv := btrfs.NewPlain()
 	for _, p := range []string{"lin-gcc-001", "lin-gcc-002"} {
-		if err := drv.Snapshot(filepath.Join(dir, "lin-gcc"), filepath.Join(dir, p), false); err != nil {
+		if err := drv.Snapshot(context.Background(), filepath.Join(dir, "lin-gcc"), filepath.Join(dir, p), false); err != nil {
 			t.Fatal(err)
 		}
 	}

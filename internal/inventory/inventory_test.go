@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func newInventory(t *testing.T) (*Inventory, string) {
 	must(drv.Create(filepath.Join(dir, "lin-1")))
 	must(drv.SetReadOnly(filepath.Join(dir, "lin-1"), true))
 	must(os.Symlink("lin-1", filepath.Join(dir, "lin")))
-	must(drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true))
+	must(drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true))
 	d, err := db.Open(filepath.Join(t.TempDir(), "b.db"), db.Options{})
 	must(err)
 	t.Cleanup(func() { d.Close() })
@@ -80,7 +81,7 @@ func TestRescanRecordsChangesOnly(t *testing.T) {
 
 	// The manual's upgrade: the link switches, the image turns stale.
 	drv := btrfs.NewPlain()
-	if err := drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true); err != nil {
+	if err := drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("lin-2", filepath.Join(dir, "new-lin")); err != nil {
@@ -125,7 +126,7 @@ func TestMachineGone(t *testing.T) {
 	inv, dir := newInventory(t)
 	drv := btrfs.NewPlain()
 	for _, e := range []string{"lin-gcc", "lin-1"} {
-		if err := drv.Delete(filepath.Join(dir, e)); err != nil {
+		if err := drv.Delete(context.Background(), filepath.Join(dir, e)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,8 +22,8 @@ func TestRelinkAgreesWithRescan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true))
-	must(drv.Snapshot(filepath.Join(dir, "lin-gcc"), filepath.Join(dir, "lin-gcc-001"), false))
+	must(drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true))
+	must(drv.Snapshot(context.Background(), filepath.Join(dir, "lin-gcc"), filepath.Join(dir, "lin-gcc-001"), false))
 	must(os.WriteFile(filepath.Join(dir, "notes"), nil, 0o644))
 	must(inv.RescanMachine("default", "lin", "test"))
 

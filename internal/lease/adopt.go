@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
-	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
 // taggedSnapshot is a snapshot on disk whose tag says bmsched made it.
@@ -25,103 +22,6 @@ type taggedSnapshot struct {
 	path string
 	raw  string
 	tag  tag
-}
-
-// reconcileDisk makes what is on disk agree with the lease records, once
-// the records are recovered. It removes what a crash left of bmsched's
-// own making with no record to claim it (.bmsched-lease-N temporaries no
-// creating lease claims, half plain copies, snapshots of leases this
-// database ended), raises the lease counter above every id found on disk,
-// and adopts every other tagged snapshot under its final name as an
-// orphaned lease: a snapshot of another or a lost database, or with an id
-// this database never handed out, may hold a running build, and is never
-// taken for a leftover. Nothing else is touched. only, when not "", limits
-// it to one volume.
-func (s *Scheduler) reconcileDisk(claimed map[string]bool, only string) (removed int, err error) {
-	ms, err := s.db.Machines()
-	if err != nil {
-		return 0, err
-	}
-	ls, err := s.db.Leases()
-	if err != nil {
-		return 0, err
-	}
-	counter, err := s.db.LeaseCounter()
-	if err != nil {
-		return 0, err
-	}
-	kept, err := s.db.Kept()
-	if err != nil {
-		return 0, err
-	}
-	byID := map[uint64]db.Lease{}
-	byPath := map[string]bool{}
-	for _, l := range ls {
-		byID[l.ID] = l
-		byPath[l.Path] = true
-	}
-	var errs []error
-	var found []taggedSnapshot
-	high := counter
-	for _, m := range ms {
-		if !s.inv.Available(m.Volume) || only != "" && m.Volume != only {
-			continue // its record is of a filesystem out of sight, or not asked for
-		}
-		n, top, err := s.removeTemps(m, claimed)
-		removed += n
-		high = max(high, top)
-		errs = append(errs, err)
-		for _, sn := range m.Snapshots {
-			path := filepath.Join(m.Dir, sn.Name)
-			raw, t, ok := readTag(path)
-			if !ok {
-				continue // not made by bmsched
-			}
-			// A snapshot made by hand of a leased one inherits its tag:
-			// only the lease's own name proves it is the lease's. The name
-			// is bmsched's to give; the tag, on a root the build user owns,
-			// is not, so only a tag its name agrees with counts.
-			if sn.Name != snapshotName(m.Name, sn.Toolchain, t.ID) {
-				continue
-			}
-			high = max(high, t.ID)
-			if byPath[path] {
-				continue
-			}
-			found = append(found, taggedSnapshot{m: m, sn: sn, path: path, raw: raw, tag: t})
-		}
-	}
-	if err := s.raiseCounter(counter, high); err != nil {
-		return removed, err
-	}
-	reasons := map[string]int{}
-	for _, f := range found {
-		mine := f.tag.DB == s.db.ID() && f.tag.ID <= counter
-		if mine && byID[f.tag.ID].ID == 0 && !kept[f.tag.ID] {
-			// This database handed it out and ended its lease: a release
-			// or an abandoned acquire dropped the record before the
-			// snapshot.
-			if err := s.removeEnded(f); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed++
-			continue
-		}
-		if mine && byID[f.tag.ID].ID != 0 {
-			continue // its id is another snapshot's lease: not this one's
-		}
-		kind, detail := adoptReason(f.tag, s.db.ID(), kept[f.tag.ID])
-		if err := s.adopt(f, kind+detail); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		reasons[kind]++
-	}
-	if err := s.reportAdopted(reasons); err != nil {
-		errs = append(errs, err)
-	}
-	return removed, errors.Join(errs...)
 }
 
 // adoptReason says why a tagged snapshot with no record is adopted: the
@@ -180,7 +80,7 @@ func (s *Scheduler) reportAdopted(reasons map[string]int) error {
 func (s *Scheduler) removeEnded(f taggedSnapshot) error {
 	drv, err := s.inv.Driver(f.m.Volume)
 	if err == nil {
-		err = drv.Delete(f.path)
+		err = drv.Delete(s.bg, f.path)
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove snapshot of ended lease %d: %w", f.tag.ID, err)
@@ -189,40 +89,41 @@ func (s *Scheduler) removeEnded(f taggedSnapshot) error {
 		Message: fmt.Sprintf("removed %s, left by lease %d after it ended", f.sn.Name, f.tag.ID)})
 }
 
-// removeTemps deletes a machine's lease temporaries that no creating
-// lease claims, and half plain copies; top is the highest lease id that
-// names a temporary.
+// removeTemps deletes a machine's lease temporaries and asides that no
+// record or acquire under way claims, and half plain copies; top is the
+// highest lease id that names one. An aside no record claims is the
+// snapshot of a lease whose end was committed and whose record is gone:
+// only the delete was left.
 func (s *Scheduler) removeTemps(m db.Machine, claimed map[string]bool) (removed int, top uint64, err error) {
+	drv, err := s.inv.Driver(m.Volume)
+	if err != nil {
+		return 0, 0, err
+	}
 	var errs []error
 	for _, t := range m.Temps {
 		path := filepath.Join(m.Dir, t)
 		if strings.HasPrefix(t, btrfs.CopyTempPrefix) {
 			// A plain-directory copy runs inside one request: after a
 			// restart every one left is a crash's half copy.
-			if err := os.RemoveAll(path); err != nil {
-				errs = append(errs, fmt.Errorf("remove interrupted copy: %w (remove it by hand once whatever holds it lets go)", err))
+			if err := btrfs.RemoveCopy(path); err != nil {
+				errs = append(errs, err)
 				continue
 			}
 			removed++
 			continue
 		}
-		n, ok := strings.CutPrefix(t, fsscan.TempPrefix+"lease-")
+		id, ok := tempID(t, leaseTemp)
 		if !ok {
-			continue
+			id, ok = tempID(t, releaseTemp)
 		}
-		id, err := strconv.ParseUint(n, 10, 64)
-		if err != nil {
+		if !ok {
 			continue
 		}
 		top = max(top, id)
 		if claimed[path] {
 			continue
 		}
-		drv, err := s.inv.Driver(m.Volume)
-		if err == nil {
-			err = drv.Delete(path)
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := drv.Delete(s.bg, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove orphaned lease temporary: %w", err))
 			continue
 		}
@@ -251,7 +152,7 @@ func (s *Scheduler) EndEarlierOrphans(dryRun bool) (acts []string, err error) {
 			acts = append(acts, fmt.Sprintf("would delete %s: orphaned lease %d of an earlier boot", l.Path, l.ID))
 			continue
 		}
-		if _, err := s.end(l, "gc", "lease-reaped", "orphaned snapshot of an earlier boot (gc --boot)"); err != nil {
+		if _, err := s.endLease(l, endEvent(l, "gc", "lease-reaped", "orphaned snapshot of an earlier boot (gc --boot)")); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -284,6 +185,7 @@ func (s *Scheduler) raiseCounter(counter, high uint64) error {
 		s.log.Warn("lease ids used on this root above the database's counter: counting on from there", "counter", counter, "highest", high)
 		counter = high
 	}
+	s.resumeIDs(high, counter)
 	if s.cfg.IDs == nil {
 		return nil
 	}
@@ -292,15 +194,6 @@ func (s *Scheduler) raiseCounter(counter, high uint64) error {
 		return err
 	}
 	return s.cfg.IDs.Stamp(tok, counter)
-}
-
-// coverID makes the root's id mark cover id before any name with it
-// exists.
-func (s *Scheduler) coverID(id uint64) error {
-	if s.cfg.IDs == nil {
-		return nil
-	}
-	return s.cfg.IDs.Cover(id)
 }
 
 func newToken() string {

@@ -4,11 +4,12 @@ import (
 	"github.com/bmsched/bmsched/internal/errkind"
 )
 
-// Close refuses new acquires on a machine until Reopen: the first step of
-// a delete, and of gc's sweep of a machine. Acquires already past the gate
-// are counted by InUse, so a caller that sees nothing in use is sure that
-// nothing is on its way. Closes nest: each needs its Reopen.
-func (s *Scheduler) Close(volume, machine string) {
+// CloseGate refuses new acquires on one machine until OpenGate: the first
+// step of a delete, and of gc's sweep of a machine. Acquires already
+// past the gate are counted by InUse, so a caller that sees nothing in
+// use is sure that nothing is on its way. Closes nest: each needs its
+// OpenGate.
+func (s *Scheduler) CloseGate(volume, machine string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed == nil {
@@ -17,8 +18,8 @@ func (s *Scheduler) Close(volume, machine string) {
 	s.closed[machineKey(volume, machine)]++
 }
 
-// Reopen undoes one Close.
-func (s *Scheduler) Reopen(volume, machine string) {
+// OpenGate undoes one CloseGate.
+func (s *Scheduler) OpenGate(volume, machine string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := machineKey(volume, machine)
@@ -54,8 +55,9 @@ func (s *Scheduler) leave(key string) {
 	s.notifyLocked()
 }
 
-// InUse lists what holds a machine: its leases, of any state, and the
-// acquires under way.
+// InUse lists what holds a machine: its leases, of any state (a
+// releasing one until its snapshot is deleted), and the acquires under
+// way.
 func (s *Scheduler) InUse(volume, machine string) (leases []uint64, inflight int) {
 	key := machineKey(volume, machine)
 	s.mu.Lock()

@@ -43,8 +43,13 @@ func (s *Scheduler) ended(err error, ev db.Event) error {
 	if err != nil {
 		return err
 	}
-	if s.cfg.Observer != nil {
-		s.cfg.Observer.LeaseEnded(EndReason(ev.Kind))
-	}
+	s.told(ev.Kind)
 	return nil
+}
+
+// told tells the observer of a lease record ended by an end of kind.
+func (s *Scheduler) told(kind string) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.LeaseEnded(EndReason(kind))
+	}
 }

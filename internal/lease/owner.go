@@ -107,7 +107,7 @@ func (s *Scheduler) watch(e *entry, w *ownerWatch) {
 		if !ok || (l.State != db.LeaseActive && l.State != db.LeaseReleasing) {
 			return
 		}
-		if _, err := s.end(l, "lease", "lease-owner-exited", fmt.Sprintf("owner process %d exited", w.pid)); err != nil {
+		if _, err := s.endLease(l, endEvent(l, "lease", "lease-owner-exited", fmt.Sprintf("owner process %d exited", w.pid))); err != nil {
 			s.log.Error("end lease of exited owner", "lease", e.id, "err", err)
 		}
 	}()

@@ -85,7 +85,7 @@ func (s *Scheduler) reapDue(now time.Time) (next time.Time) {
 			// wakes the reaper when it has.
 			continue
 		}
-		if _, err := s.end(l, "reaper", d.kind, d.why); err != nil {
+		if _, err := s.endLease(l, endEvent(l, "reaper", d.kind, d.why)); err != nil {
 			s.log.Error("reap lease", "lease", d.id, "err", err)
 			// Try again soon rather than at once in a loop.
 			retry := now.Add(5 * time.Second)

@@ -2,13 +2,18 @@
 // toolchain images under durable leases, within capacity limits and in a
 // fair order, and ends leases on release, expiry, owner exit or reboot.
 //
-// Every filesystem step is bracketed by database steps: a lease is
-// committed as "creating" before its snapshot is made and as "releasing"
-// before it is deleted, so that Recover can finish or undo whatever a crash
-// interrupted before the daemon lets clients in again.
+// Each acquire and each end makes one durable commit, between
+// filesystem steps that bmsched's temporaries (.bmsched-lease-N,
+// .bmsched-release-N) and the tag on every snapshot make recoverable: a
+// snapshot is made under its temporary, its lease committed, then it is
+// renamed into place; an end renames it aside, commits, and leaves the
+// delete to the background. Recover finishes or undoes whatever a crash
+// interrupted before the daemon lets clients in again. The filesystem is
+// the driver's (internal/btrfs): this package calls it for every step.
 package lease
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -65,9 +70,15 @@ type Scheduler struct {
 	userMu        sync.Mutex     // serializes the per-user count (peruser.go)
 	userAcquiring map[uint32]int // acquires under way, by uid
 
+	ids idBlock // lease ids reserved, not yet handed out (ids.go)
+	del deleter // deletes the snapshots of ended leases (deleter.go)
+
 	kick chan struct{} // wakes the reaper to recompute its deadline
 	stop chan struct{}
-	done sync.WaitGroup
+	// bg is the context of the background work, done at StopBackground.
+	bg     context.Context
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 }
 
 // entry is the scheduler's in-memory view of a live lease.
@@ -78,9 +89,11 @@ type entry struct {
 	expires   time.Time
 	holdUntil time.Time
 	owner     *ownerWatch
-	// creating: the intent is committed, the snapshot not yet in place;
-	// nothing but the acquire making it may end it.
+	// creating: its acquire is making the snapshot under temp, or has
+	// committed it and not yet placed it under its final name; nothing
+	// but that acquire may end it.
 	creating bool
+	temp     string
 	// ending is closed when the end under way finishes; nil when none is.
 	ending chan struct{}
 	// retry is when the reaper tries again to delete the snapshot of a
@@ -92,12 +105,16 @@ type entry struct {
 	backoff  time.Duration
 }
 
-// New returns a scheduler; call Recover before serving, then Start.
+// New returns a scheduler; call Recover before serving, then
+// StartBackground.
 func New(cfg Config, d *db.DB, inv *inventory.Inventory) *Scheduler {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	bg, cancel := context.WithCancel(context.Background())
 	return &Scheduler{
+		bg: bg, cancel: cancel,
+		del:  deleter{queued: map[uint64]bool{}, kick: make(chan struct{}, 1)},
 		cfg:  cfg,
 		db:   d,
 		inv:  inv,
@@ -112,14 +129,19 @@ func New(cfg Config, d *db.DB, inv *inventory.Inventory) *Scheduler {
 	}
 }
 
-// Start runs the reaper until Stop.
-func (s *Scheduler) Start() {
-	s.done.Add(1)
+// StartBackground runs the reaper and the deleter until StopBackground.
+func (s *Scheduler) StartBackground() {
+	s.done.Add(2)
 	go s.reaper()
+	go s.deleterLoop()
 }
 
-// Stop ends the reaper and the owner watches; leases stay in the database.
-func (s *Scheduler) Stop() {
+// StopBackground stops the reaper, the deleter and the owner watches;
+// leases stay in the database. The deleter first deletes what is queued,
+// so that a clean stop leaves no lease releasing that need not be; a
+// delete that fails, or a crash, is resumed at the next start.
+func (s *Scheduler) StopBackground() {
+	defer s.cancel()
 	s.mu.Lock()
 	close(s.stop)
 	for _, e := range s.live {

@@ -2,27 +2,20 @@ package lease
 
 import (
 	"fmt"
-	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/bmsched/bmsched/internal/btrfs"
+	"github.com/bmsched/bmsched/internal/db"
+	"github.com/bmsched/bmsched/internal/fsscan"
 )
 
-// leaseXattr tags the root of every snapshot bmsched hands out. The tag
-// names the database and the lease that made the snapshot, and the boot
-// it was made in: recovery deletes a snapshot only when its tag names
-// this database and a lease this database ended, and adopts any other.
-//
-// A daemon running as root writes it in the trusted namespace, which
-// only root may change: the build user owns the snapshot's root and could
-// otherwise strip the tag (and make release keep the snapshot) or forge
-// one. A daemon of another user writes the user namespace, as bmsched
-// did before; both are read.
-const (
-	leaseXattr        = "user.bmsched.lease"
-	trustedLeaseXattr = "trusted.bmsched.lease"
-)
+// Every snapshot bmsched hands out carries a tag on its root (the driver
+// keeps it: btrfs.Driver.WriteTag). The tag names the database and the
+// lease that made the snapshot, and the boot it was made in: recovery
+// deletes a snapshot only when its tag names this database and a lease
+// this database ended, and adopts any other.
 
 // tag is what a snapshot's tag says. DB is "" for the older format,
 // which held the bare lease id.
@@ -61,42 +54,26 @@ func parseTag(s string) (tag, bool) {
 }
 
 // readTag reads the tag of the entry at path, without following a link.
-func readTag(path string) (raw string, t tag, ok bool) {
-	buf := make([]byte, 256)
-	for _, name := range []string{trustedLeaseXattr, leaseXattr} {
-		n, err := unix.Lgetxattr(path, name, buf)
-		if err != nil {
-			continue
-		}
-		raw = string(buf[:n])
-		t, ok = parseTag(raw)
-		// An id past any a daemon could have handed out is not a tag of
-		// bmsched's: it would run the counter out.
-		return raw, t, ok && t.ID < maxLeaseID
+func readTag(drv btrfs.Driver, path string) (raw string, t tag, ok bool) {
+	raw, ok = drv.ReadTag(path)
+	if !ok {
+		return "", tag{}, false
 	}
-	return "", tag{}, false
+	t, ok = parseTag(raw)
+	// An id past any a daemon could have handed out is not a tag of
+	// bmsched's: it would run the counter out.
+	return raw, t, ok && t.ID < maxLeaseID
 }
 
 // maxLeaseID bounds the ids bmsched hands out, far above any host's use:
 // a tag beyond it is refused rather than let it run the counter out.
 const maxLeaseID = 1 << 48
 
-func writeTag(path, raw string) error {
-	name := leaseXattr
-	if os.Geteuid() == 0 {
-		name = trustedLeaseXattr
-	}
-	if err := unix.Lsetxattr(path, name, []byte(raw), 0); err != nil {
-		return &os.PathError{Op: "tag snapshot with its lease (setxattr " + name + ")", Path: path, Err: err}
-	}
-	return nil
-}
-
 // owns reports whether the entry at path is lease id's snapshot: its tag
 // is the one the lease recorded, or, for a lease of the older format,
 // names its id.
-func owns(path string, id uint64, recorded string) bool {
-	raw, t, ok := readTag(path)
+func owns(drv btrfs.Driver, path string, id uint64, recorded string) bool {
+	raw, t, ok := readTag(drv, path)
 	if !ok {
 		return false
 	}
@@ -104,4 +81,30 @@ func owns(path string, id uint64, recorded string) bool {
 		return raw == recorded
 	}
 	return t.DB == "" && t.ID == id
+}
+
+// tempPrefix starts the names of bmsched's temporaries: a lease's
+// snapshot is made under .bmsched-lease-N and set aside, when the lease
+// ends, under .bmsched-release-N, both in the machine directory.
+const (
+	tempPrefix  = fsscan.TempPrefix
+	leaseTemp   = tempPrefix + "lease-"
+	releaseTemp = tempPrefix + "release-"
+)
+
+// asidePath is where lease l's snapshot goes when the lease ends: beside
+// its final name, on the same filesystem, so that the rename is one step.
+func asidePath(l db.Lease) string {
+	return filepath.Join(filepath.Dir(l.Path), releaseTemp+strconv.FormatUint(l.ID, 10))
+}
+
+// tempID returns the lease id in a temporary's name with the given
+// prefix; ok is false for any other name.
+func tempID(name, prefix string) (uint64, bool) {
+	n, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(n, 10, 64)
+	return id, err == nil
 }

@@ -1,10 +1,7 @@
 package lease
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/bmsched/bmsched/internal/db"
 )
@@ -15,9 +12,9 @@ import (
 // nothing left of ours to delete, and whatever may since have taken the
 // snapshot's name is not ours. It returns how many leases it ended.
 //
-// A creating lease has no snapshot at its path yet and is not looked at.
-// A releasing lease that no end is working on (its delete failed and
-// waits for a retry) is ended as soon as its snapshot is gone.
+// A lease being created has no snapshot at its path yet and is not looked
+// at. A releasing lease whose snapshot is gone, however it went, is left
+// to the deleter, which ends it at once.
 func (s *Scheduler) EndVanished(volume, machine string) int {
 	if !s.inv.Available(volume) {
 		return 0 // its snapshots are out of sight, not gone
@@ -59,16 +56,15 @@ func (s *Scheduler) endVanished(id uint64) (bool, error) {
 	if err == nil && ok && l.State == db.LeaseReleasing {
 		// A release whose delete failed waits for a retry: once its
 		// snapshot is gone, however that happened, its end is done.
-		if _, err := os.Lstat(l.Path); !errors.Is(err, fs.ErrNotExist) || !s.volumeThere(l.Volume) {
-			return false, nil
+		if s.vanished(l) {
+			s.queueDelete(id)
 		}
-		how, err := s.endLease(l, "watch", "lease-released", "its snapshot is gone")
-		return how != endedElsewhere, err
+		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return s.endRecord(id, func(l db.Lease) bool { return vanished(l) && s.volumeThere(l.Volume) },
+	return s.endRecord(id, func(l db.Lease) bool { return s.vanished(l) },
 		func(l db.Lease) db.Event {
 			return db.Event{Source: "watch", Kind: "lease-vanished", Volume: l.Volume, Machine: l.Machine, Lease: l.ID,
 				Message: fmt.Sprintf("lease %d ended: its snapshot %s vanished", l.ID, l.Path)}
@@ -139,13 +135,23 @@ func (s *Scheduler) endRecord(id uint64, due func(db.Lease) bool, event func(db.
 	return true, nil
 }
 
-// vanished reports whether l is an active, held or orphaned lease whose snapshot is
-// no longer there. Any answer from lstat but "does not exist" counts as
-// there: a lease is never ended on a guess.
-func vanished(l db.Lease) bool {
-	if l.State != db.LeaseActive && l.State != db.LeaseHeld && l.State != db.LeaseOrphaned {
+// vanished reports whether lease l's snapshot is no longer there, as its
+// volume is: under its name, or aside for a releasing lease. Any answer
+// but "does not exist" counts as there: a lease is never ended on a
+// guess.
+func (s *Scheduler) vanished(l db.Lease) bool {
+	path := l.Path
+	switch {
+	case l.State == db.LeaseReleasing && l.Aside != "":
+		path = l.Aside
+	case l.State == db.LeaseReleasing:
+	case l.State != db.LeaseActive && l.State != db.LeaseHeld && l.State != db.LeaseOrphaned:
 		return false
 	}
-	_, err := os.Lstat(l.Path)
-	return errors.Is(err, fs.ErrNotExist)
+	drv, err := s.inv.Driver(l.Volume)
+	if err != nil {
+		return false
+	}
+	gone, _ := s.gone(drv, path)
+	return gone && s.volumeThere(l.Volume)
 }

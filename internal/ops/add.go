@@ -314,7 +314,7 @@ func (o *Ops) prune(volume, machine string, progress Progress) error {
 	p := o.paths(volume, machine)
 	op := &db.Op{Volume: volume, Machine: machine}
 	for _, r := range revs {
-		if err := drv.Delete(p.revision(r)); err != nil {
+		if err := drv.Delete(context.Background(), p.revision(r)); err != nil {
 			return err
 		}
 		progress.didf(api.OpAction{Action: "prune-revision", Path: p.revision(r), Rev: r}, "pruned revision %d", r)

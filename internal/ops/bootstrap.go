@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,7 +62,7 @@ func (o *Ops) BootstrapStart(volume, machine, toolchain string, clientPID int) (
 	if err := o.db.PutOp(op); err != nil {
 		return api.Bootstrap{}, err
 	}
-	if err := drv.Snapshot(p.revision(m.Current), op.Temp, false); err != nil {
+	if err := drv.Snapshot(context.Background(), p.revision(m.Current), op.Temp, false); err != nil {
 		o.db.EndOp(op.ID, o.event(op, "bootstrap-failed", "bootstrap of %s/%s %s: snapshot failed: %v", volume, machine, toolchain, err))
 		return api.Bootstrap{}, err
 	}
@@ -136,7 +137,7 @@ func (o *Ops) BootstrapFinish(id uint64, ok bool, status int, progress Progress)
 		}
 		replaced = true
 		o.cfg.CrashAt.At("bootstrap-exchanged")
-		if err := drv.Delete(op.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := drv.Delete(context.Background(), op.Temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
 	} else if err := renameNoReplace(op.Temp, final); err != nil {

@@ -77,9 +77,9 @@ func (o *Ops) startDelete(ctx context.Context, volume, machine string, progress 
 	if err := o.db.PutOp(op); err != nil {
 		return nil, err
 	}
-	o.leases.Close(volume, machine)
+	o.leases.CloseGate(volume, machine)
 	if err := o.db.SetDeleting(volume, machine, true); err != nil {
-		o.leases.Reopen(volume, machine)
+		o.leases.OpenGate(volume, machine)
 		o.db.EndOp(op.ID)
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (o *Ops) giveUp(op *db.Op, why string) {
 	if err := o.db.SetDeleting(op.Volume, op.Machine, false); err != nil {
 		o.log.Error("clear deleting mark", "machine", op.Machine, "err", err)
 	}
-	o.leases.Reopen(op.Volume, op.Machine)
+	o.leases.OpenGate(op.Volume, op.Machine)
 	if err := o.db.EndOp(op.ID, o.event(op, "delete-gave-up", "delete of %s/%s stopped (%s); the machine stays retiring", op.Volume, op.Machine, why)); err != nil {
 		o.log.Error("close delete journal", "machine", op.Machine, "err", err)
 	}
@@ -247,7 +247,7 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 	if err := o.removeMachine(drv, op.Volume, o.paths(op.Volume, op.Machine), m, progress); err != nil {
 		return o.failedLate(op, err)
 	}
-	o.leases.Reopen(op.Volume, op.Machine)
+	o.leases.OpenGate(op.Volume, op.Machine)
 	if err := o.db.EndOp(op.ID, o.event(op, "machine-deleted", "machine %s/%s deleted", op.Volume, op.Machine)); err != nil {
 		return err
 	}
@@ -259,14 +259,14 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 // directory.
 func (o *Ops) removeMachine(drv btrfs.Driver, volume string, p paths, m fsscan.Machine, progress Progress) error {
 	for _, im := range m.Images {
-		if err := drv.Delete(p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := drv.Delete(context.Background(), p.image(im.Toolchain)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		progress.didf(api.OpAction{Action: "delete-image", Path: p.image(im.Toolchain)}, "deleted image %s", im.Name)
 		o.cfg.CrashAt.At("delete-image-deleted")
 	}
 	for _, r := range m.Revisions {
-		if err := drv.Delete(p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := drv.Delete(context.Background(), p.revision(r.Rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		progress.didf(api.OpAction{Action: "delete-revision", Path: p.revision(r.Rev), Rev: r.Rev}, "deleted revision %d", r.Rev)

@@ -15,7 +15,7 @@ func (o *Ops) relinked(op *db.Op, rev uint64) error {
 	if err := o.db.SetDeleting(op.Volume, op.Machine, false); err != nil {
 		return err
 	}
-	o.leases.Reopen(op.Volume, op.Machine)
+	o.leases.OpenGate(op.Volume, op.Machine)
 	msg := fmt.Sprintf("delete of %s/%s stopped: its current link was restored (revision %d) while the delete waited; nothing deleted, the machine is active again", op.Volume, op.Machine, rev)
 	if err := o.db.EndOp(op.ID, o.event(op, "delete-stopped", "%s", msg)); err != nil {
 		return err
@@ -32,7 +32,7 @@ func (o *Ops) failedLate(op *db.Op, cause error) error {
 	if err := o.db.SetDeleting(op.Volume, op.Machine, false); err != nil {
 		o.log.Error("clear deleting mark", "machine", op.Machine, "err", err)
 	}
-	o.leases.Reopen(op.Volume, op.Machine)
+	o.leases.OpenGate(op.Volume, op.Machine)
 	msg := fmt.Sprintf("delete of %s/%s failed while removing its entries: %v; it stays retiring: fix that and run `bmsched delete %s` again to resume, or `bmsched upgrade %s --rev N` to bring it back", op.Volume, op.Machine, cause, op.Machine, op.Machine)
 	if err := o.db.EndOp(op.ID, o.event(op, "delete-failed", "%s", msg)); err != nil {
 		o.log.Error("close delete journal", "machine", op.Machine, "err", err)

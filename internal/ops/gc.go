@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,8 +65,8 @@ func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool)
 	defer o.lock(rec.Volume, rec.Name)()
 	// Hold acquires off while deciding which snapshots no lease holds, so
 	// that none is leased between the look and the delete.
-	o.leases.Close(rec.Volume, rec.Name)
-	defer o.leases.Reopen(rec.Volume, rec.Name)
+	o.leases.CloseGate(rec.Volume, rec.Name)
+	defer o.leases.OpenGate(rec.Volume, rec.Name)
 	if err := o.settle(rec.Volume, rec.Name); err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool)
 		if dryRun {
 			return
 		}
-		if err := drv.Delete(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := drv.Delete(context.Background(), path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

@@ -80,7 +80,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 			return err
 		}
 	} else {
-		if err := drv.Snapshot(src.From, op.Temp, false); err != nil {
+		if err := drv.Snapshot(ctx, src.From, op.Temp, false); err != nil {
 			return fmt.Errorf("snapshot --from: %w", err)
 		}
 		made = op.Temp
@@ -110,7 +110,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	if err := drv.SetReadOnly(final, true); err != nil {
 		// It was renamed without replacing anything, so it is ours to take
 		// back: no writable revision is left in place.
-		if derr := drv.Delete(final); derr != nil {
+		if derr := drv.Delete(ctx, final); derr != nil {
 			return fmt.Errorf("%w (and deleting the unfinished revision %s: %v)", err, final, derr)
 		}
 		return err
@@ -150,7 +150,7 @@ func (o *Ops) removeTemp(volume, temp string) error {
 		return fmt.Errorf("remove temporary %s: not a directory; remove it by hand", temp)
 	}
 	if sub, err := drv.IsSubvolume(temp); err == nil && sub {
-		return drv.Delete(temp)
+		return drv.Delete(context.Background(), temp)
 	}
 	ents, err := os.ReadDir(temp)
 	if err != nil {
@@ -159,7 +159,7 @@ func (o *Ops) removeTemp(volume, temp string) error {
 	for _, e := range ents {
 		path := filepath.Join(temp, e.Name())
 		if sub, err := drv.IsSubvolume(path); err == nil && sub {
-			if err := drv.Delete(path); err != nil {
+			if err := drv.Delete(context.Background(), path); err != nil {
 				return err
 			}
 		}

@@ -19,7 +19,7 @@ import (
 func handSnapshot(t *testing.T, drv btrfs.Driver, dir, machine, tc, name, tag string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := drv.Snapshot(filepath.Join(dir, machine+"-"+tc), path, false); err != nil {
+	if err := drv.Snapshot(context.Background(), filepath.Join(dir, machine+"-"+tc), path, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(path, "build.log"), []byte(name), 0o644); err != nil {

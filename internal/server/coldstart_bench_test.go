@@ -132,7 +132,7 @@ func layoutFarm(b *testing.B, root string, n int) {
 		}
 		must(os.Symlink(name+"-2", filepath.Join(dir, name)))
 		for _, tc := range []string{"stage", "test", "release"} {
-			must(drv.Snapshot(filepath.Join(dir, name+"-2"), filepath.Join(dir, name+"-"+tc), true))
+			must(drv.Snapshot(context.Background(), filepath.Join(dir, name+"-2"), filepath.Join(dir, name+"-"+tc), true))
 		}
 	}
 }

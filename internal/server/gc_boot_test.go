@@ -26,7 +26,7 @@ func TestGCOnBoot(t *testing.T) {
 			t.Fatal(err)
 		}
 		byHand := filepath.Join(live, "live-gcc-byhand")
-		if err := d.drv.Snapshot(filepath.Join(live, "live-gcc"), byHand, false); err != nil {
+		if err := d.drv.Snapshot(context.Background(), filepath.Join(live, "live-gcc"), byHand, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := d.client.Op(context.Background(), "/v1/ops/gc", nil, nil); err != nil {
@@ -60,6 +60,7 @@ func TestGCOnBoot(t *testing.T) {
 				t.Errorf("gc on boot removed %s of an active machine: %v", p, err)
 			}
 		}
+		d.waitDeleted(context.Background())
 		if got := d.leases(context.Background(), false); len(got.Leases) != 0 {
 			t.Errorf("leases of the earlier boot remain: %+v", got.Leases)
 		}

@@ -42,6 +42,7 @@ func TestAcquireOfVanishedClient(t *testing.T) {
 	if ended.Kind != "lease-abandoned" || !strings.Contains(ended.Message, want) {
 		t.Fatalf("end of the abandoned lease logged as %s %q, want lease-abandoned and %q", ended.Kind, ended.Message, want)
 	}
+	d.waitDeleted(context.Background())
 	if n := len(d.leases(context.Background(), false).Leases); n != 0 {
 		t.Fatalf("%d leases after the client went away, want 0", n)
 	}
@@ -56,7 +57,7 @@ func slowImage(t *testing.T) string {
 	dir := addMachine(t, drv, vol, "lin")
 	rev := filepath.Join(dir, "lin-1")
 	img := filepath.Join(dir, "lin-gcc")
-	if err := drv.Snapshot(rev, img, false); err != nil {
+	if err := drv.Snapshot(context.Background(), rev, img, false); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5000 {

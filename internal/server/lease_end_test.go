@@ -75,9 +75,10 @@ func TestLeaseReleaseRace(t *testing.T) {
 	})
 }
 
-// A release that fails half way (the snapshot cannot be deleted) says so,
-// and a release retried later does the work, rather than answering that
-// it is done while the snapshot and the lease are still there.
+// A release whose snapshot cannot be deleted answers once the snapshot is
+// set aside, its name gone; the lease stays releasing, holding its slot
+// and saying why, and the deleter's retries end it once the snapshot can
+// go, without another release.
 func TestLeaseReleaseRetry(t *testing.T) {
 	// The plain driver refuses to delete a directory without its mark:
 	// a failure that is easy to cause and to undo.
@@ -100,34 +101,37 @@ func TestLeaseReleaseRetry(t *testing.T) {
 	if err := unix.Lremovexattr(l.Path, mark); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 {
-		if msg, err := d.release(ctx, l.ID, ""); exitOf(err) != api.ExitFailed {
-			t.Fatalf("release %d of an undeletable snapshot: %q, %v; want a failure", i+1, msg, err)
-		}
-		if _, err := os.Lstat(l.Path); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ls := d.leases(ctx, false)
-	if len(ls.Leases) != 1 || ls.Leases[0].State != "releasing" {
-		t.Fatalf("after failed releases: %+v; want lease %d releasing", ls.Leases, l.ID)
-	}
-	// Its slot is still taken: the snapshot is still there.
-	if _, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"}); exitOf(err) != api.ExitNoCapacity {
-		t.Fatalf("acquire while the failed release holds the only slot: %v", err)
-	}
-	if err := unix.Lsetxattr(l.Path, mark, uuid, 0); err != nil {
-		t.Fatal(err)
-	}
 	if msg, err := d.release(ctx, l.ID, ""); err != nil || msg != fmt.Sprintf("lease %d released", l.ID) {
-		t.Fatalf("release once the snapshot can go: %q, %v", msg, err)
+		t.Fatalf("release: %q, %v", msg, err)
 	}
 	if _, err := os.Lstat(l.Path); !os.IsNotExist(err) {
-		t.Fatalf("snapshot after release: %v", err)
+		t.Fatalf("snapshot name after release: %v; want it gone", err)
+	}
+	aside := filepath.Join(filepath.Dir(l.Path), fmt.Sprintf(".bmsched-release-%d", l.ID))
+	eventually(t, 10*time.Second, "the failed delete recorded", func() bool {
+		ls := d.leases(ctx, false).Leases
+		return len(ls) == 1 && ls[0].State == "releasing" && strings.Contains(ls[0].LastError, "not a subvolume")
+	})
+	if msg, err := d.release(ctx, l.ID, ""); err != nil || msg != fmt.Sprintf("lease %d had already ended", l.ID) {
+		t.Fatalf("release again while its delete waits: %q, %v", msg, err)
+	}
+	// Its slot is still taken: the subvolume is still there.
+	if _, err := os.Lstat(aside); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"}); exitOf(err) != api.ExitNoCapacity {
+		t.Fatalf("acquire while the failed delete holds the only slot: %v", err)
+	}
+	if err := unix.Lsetxattr(aside, mark, uuid, 0); err != nil {
+		t.Fatal(err)
+	}
+	d.waitDeleted(ctx)
+	if _, err := os.Lstat(aside); !os.IsNotExist(err) {
+		t.Fatalf("snapshot after its delete succeeded: %v", err)
 	}
 	l2, err := d.acquire(ctx, api.AcquireRequest{Machine: "lin", Toolchain: "gcc"})
 	if err != nil {
-		t.Fatalf("acquire after the release freed the slot: %v", err)
+		t.Fatalf("acquire after the delete freed the slot: %v", err)
 	}
 	if _, err := d.release(ctx, l2.ID, ""); err != nil {
 		t.Fatal(err)
@@ -161,6 +165,7 @@ func TestLeaseEndsAtReboot(t *testing.T) {
 		d.stop()
 
 		d = startDaemon(t, root, server.Config{DB: db, BootID: "boot-2"})
+		d.waitDeleted(ctx)
 		if ls := d.leases(ctx, false).Leases; len(ls) != 0 {
 			t.Fatalf("after a reboot: leases %+v, want none", ls)
 		}

@@ -149,7 +149,7 @@ func addMachine(t *testing.T, drv btrfs.Driver, vol, name string, toolchains ...
 	check(os.Symlink(name+"-1", filepath.Join(dir, name)))
 	for _, tc := range toolchains {
 		img := filepath.Join(dir, name+"-"+tc)
-		check(drv.Snapshot(rev, img, false))
+		check(drv.Snapshot(context.Background(), rev, img, false))
 		check(os.WriteFile(filepath.Join(img, "image-"+tc), []byte(tc+"\n"), 0o644))
 		check(drv.SetReadOnly(img, true))
 	}
@@ -190,6 +190,20 @@ func (d *daemon) leases(ctx context.Context, waiting bool) api.Leases {
 		d.t.Fatal(err)
 	}
 	return out
+}
+
+// waitDeleted waits until no lease is releasing: a release answers once
+// the snapshot is set aside, and the deleter deletes it a moment later.
+func (d *daemon) waitDeleted(ctx context.Context) {
+	d.t.Helper()
+	eventually(d.t, 10*time.Second, "the snapshots of the ended leases deleted", func() bool {
+		for _, l := range d.leases(ctx, false).Leases {
+			if l.State == "releasing" {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // exitOf is the CLI exit code an error maps to.

@@ -109,6 +109,7 @@ func TestLeaseQueueOrder(t *testing.T) {
 		if _, err := d.release(ctx, prev.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+		d.waitDeleted(ctx)
 		if ls := d.leases(ctx, true); len(ls.Leases) != 0 || len(ls.Waiting) != 0 {
 			t.Fatalf("at the end: %+v", ls)
 		}

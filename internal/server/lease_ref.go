@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/lease"
@@ -38,7 +39,8 @@ func (s *Server) resolveLeaseRef(ref string) (api.LeaseRef, error) {
 			return api.LeaseRef{}, err
 		}
 		for _, l := range ls {
-			if l.Path == ref || l.Snapshot == ref {
+			// A releasing lease's name is gone: it is ended to its client.
+			if l.State != db.LeaseReleasing && (l.Path == ref || l.Snapshot == ref) {
 				return api.LeaseRef{ID: l.ID}, nil
 			}
 		}

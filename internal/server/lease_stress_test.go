@@ -116,6 +116,7 @@ func TestLeaseStress(t *testing.T) {
 				t.Errorf("machine %s peaked at %d leases, limit %d", names[m], p, perMach)
 			}
 		}
+		d.waitDeleted(ctx)
 		if ls := d.leases(ctx, true); len(ls.Leases) != 0 || len(ls.Waiting) != 0 {
 			t.Errorf("after every release: %d leases, %d waiting; want none", len(ls.Leases), len(ls.Waiting))
 		}

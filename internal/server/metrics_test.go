@@ -68,6 +68,11 @@ func TestMetricsFollowLeases(t *testing.T) {
 		if _, err := d.release(ctx, l.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+		d.waitDeleted(ctx)
+		// The end is counted a moment after its commit shows.
+		eventually(t, 10*time.Second, "the end counted", func() bool {
+			return endpoints["socket"]().get(t, ended("released")) == 1
+		})
 		for _, get := range endpoints {
 			s := get()
 			s.want(t, leasesIn("active"), 0)
@@ -123,6 +128,10 @@ func TestMetricsQueueAndStale(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatalf("the waiting acquire: %v", err)
 	}
+	// A lease's end is counted once its snapshot is gone, a moment after
+	// its commit shows.
+	d.waitDeleted(ctx)
+	eventually(t, 10*time.Second, "both ends counted", func() bool { return metricsNow().get(t, ended("released")) == 2 })
 	s := metricsNow()
 	s.want(t, "bmsched_lease_requests_waiting", 0)
 	s.want(t, "bmsched_leases_acquired_total", 2)
@@ -133,7 +142,7 @@ func TestMetricsQueueAndStale(t *testing.T) {
 	// The manual's upgrade: a new revision, then the link switched with
 	// rename. The image was bootstrapped from revision 1: now stale.
 	rev2 := filepath.Join(dir, "lin-2")
-	if err := drv.Snapshot(filepath.Join(dir, "lin-1"), rev2, true); err != nil {
+	if err := drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), rev2, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("lin-2", filepath.Join(dir, "new-lin")); err != nil {

@@ -53,7 +53,7 @@ func TestPruneKeepsNewerRevisions(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, base string) {
 		d, dir := daemonWith(t, base, "lin")
 		for _, r := range []string{"lin-2", "lin-3"} {
-			if err := d.drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, r), true); err != nil {
+			if err := d.drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, r), true); err != nil {
 				t.Fatal(err)
 			}
 		}

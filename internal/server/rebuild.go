@@ -106,7 +106,7 @@ func fill(cfg RebuildConfig, path string, ids *rootlock.IDs, out *Rebuilt) error
 		return err
 	}
 	sched := lease.New(lease.Config{BootID: boot, Log: cfg.Log, IDs: ids}, d, inv)
-	defer sched.Stop()
+	defer sched.StopBackground()
 	if _, err := sched.Recover(); err != nil {
 		return fmt.Errorf("db rebuild: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -144,7 +145,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	defer s.stopWatch() // if start fails half way; a second stop is harmless
 	err = s.start()
 	if s.leases != nil {
-		defer s.leases.Stop()
+		defer s.leases.StopBackground()
 	}
 	if err != nil {
 		return err
@@ -153,8 +154,10 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// Whatever way Run returns, the goroutines it starts stop before the
 	// database closes.
 	ctx, cancel := context.WithCancel(ctx)
+	var volumesDone sync.WaitGroup
+	defer volumesDone.Wait() // after cancel: a volume's recovery under way ends first
 	defer cancel()
-	s.watchVolumes(ctx)
+	s.watchVolumes(ctx, &volumesDone)
 
 	return s.serve(ctx, ready)
 }
@@ -322,7 +325,7 @@ func (s *Server) start() error {
 			s.log.Warn("gc --boot incomplete", "err", err)
 		}
 	}
-	s.leases.Start()
+	s.leases.StartBackground()
 	s.runWatch()
 	return nil
 }

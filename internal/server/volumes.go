@@ -39,8 +39,10 @@ func (q *volumeChanges) take() []inventory.VolumeChange {
 }
 
 // watchVolumes acts on volume changes until ctx is done, and probes the
-// volumes again at every mount or unmount on the host.
-func (s *Server) watchVolumes(ctx context.Context) {
+// volumes again at every mount or unmount on the host; done counts the
+// goroutine that acts, so that Run waits for it before closing what it
+// uses.
+func (s *Server) watchVolumes(ctx context.Context, done *sync.WaitGroup) {
 	err := volume.WatchMounts(ctx, func() {
 		if err := s.inv.CheckVolumes(); err != nil {
 			s.mon.fail("volume", err)
@@ -51,7 +53,9 @@ func (s *Server) watchVolumes(ctx context.Context) {
 		// The periodic reconcile still notices, only later.
 		s.log.Warn("cannot watch the mount table; volumes mounted or unmounted are noticed at the next reconcile", "err", err)
 	}
+	done.Add(1)
 	go func() {
+		defer done.Done()
 		for {
 			select {
 			case <-ctx.Done():

@@ -50,7 +50,7 @@ func benchLinkSwitch(b *testing.B, base string, workers int) {
 		must(drv.Create(filepath.Join(dir, rev)))
 		must(drv.SetReadOnly(filepath.Join(dir, rev), true))
 	}
-	must(drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true))
+	must(drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-gcc"), true))
 	must(os.Symlink("lin-1", filepath.Join(dir, "lin")))
 	client := benchDaemon(b, root)
 	ctx := context.Background()

@@ -201,7 +201,7 @@ func TestWatchFloodIsExact(t *testing.T) {
 		must(drv.Create(filepath.Join(late, "late-1")))
 		must(drv.SetReadOnly(filepath.Join(late, "late-1"), true))
 		must(os.Symlink("late-1", filepath.Join(late, "late")))
-		must(drv.Snapshot(filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true))
+		must(drv.Snapshot(context.Background(), filepath.Join(dir, "lin-1"), filepath.Join(dir, "lin-2"), true))
 		must(os.Symlink("lin-2", filepath.Join(dir, "new-lin")))
 		must(os.Rename(filepath.Join(dir, "new-lin"), filepath.Join(dir, "lin")))
 		flood(n/2, n)
@@ -296,7 +296,7 @@ func removeMachineDir(t *testing.T, drv btrfs.Driver, dir string) {
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		if sub, _ := drv.IsSubvolume(p); sub && e.IsDir() {
-			err = drv.Delete(p)
+			err = drv.Delete(context.Background(), p)
 		} else {
 			err = os.RemoveAll(p)
 		}
