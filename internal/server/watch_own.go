@@ -65,11 +65,11 @@ func (s *Server) ownChanges(volume, name string, changed []string) (own bool, fo
 					return false, nil, false
 				}
 			}
-			// A lease's snapshot put in place is shown from its lease.
-			// One gone while its lease is still there (releasing ones
-			// included: a release whose delete failed ends when its
-			// snapshot goes) is for the rescan to end. A snapshot that no
-			// lease names, there, was made by hand.
+			// A lease's snapshot put in place is shown from its lease,
+			// and one renamed aside by its release is gone by the
+			// daemon's doing. One gone while its lease still wants it
+			// there is for the rescan to end. A snapshot that no lease
+			// names, there, was made by hand.
 			if there != leases[entry] {
 				return false, nil, false
 			}
@@ -96,7 +96,8 @@ func exists(path string) bool {
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
-// leaseSnapshots is the set of the snapshot names of a machine's leases.
+// leaseSnapshots tells, for each snapshot name of a machine's leases,
+// whether the snapshot should be there under that name.
 func (s *Server) leaseSnapshots(volume, name string) (map[string]bool, error) {
 	ls, err := s.db.MachineLeases(volume, name)
 	if err != nil {
@@ -104,7 +105,9 @@ func (s *Server) leaseSnapshots(volume, name string) (map[string]bool, error) {
 	}
 	out := make(map[string]bool, len(ls))
 	for _, l := range ls {
-		out[l.Snapshot] = true
+		// A releasing lease whose snapshot was renamed aside has no
+		// snapshot under its name any more, by the daemon's own doing.
+		out[l.Snapshot] = l.State != db.LeaseReleasing || l.Aside == ""
 	}
 	return out, nil
 }
