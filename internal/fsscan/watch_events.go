@@ -33,6 +33,10 @@ func (w *Watcher) handle(e fsnotify.Event) {
 	switch {
 	case entry == "":
 		w.volumeEntry(volume, machine, e.Op)
+	case IsWarmName(entry):
+		// The warm pool's own snapshots come and go at every refill and
+		// take; the scan reads past them (ReadMachineDir), so no rescan
+		// would find anything.
 	case !strings.Contains(entry, "/"):
 		w.q.touch(target{volume, machine}, "")
 	}
