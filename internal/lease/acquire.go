@@ -230,7 +230,7 @@ func (s *Scheduler) create(req Request, m db.Machine, image string, owner *owner
 			s.abandon(l, "", l.Path+" exists and was not made by bmsched")
 			continue
 		}
-		if err := drv.Snapshot(image, l.Temp, false); err != nil {
+		if err := s.snapshotTo(drv, req, image, imageUUID, l.Temp); err != nil {
 			s.abandon(l, l.Temp, "snapshot failed: "+err.Error())
 			return db.Lease{}, fmt.Errorf("snapshot %s: %w", image, err)
 		}
