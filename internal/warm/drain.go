@@ -178,8 +178,8 @@ func warmEntries(dir string) ([]string, error) {
 	return paths, nil
 }
 
-// remove deletes snapshots of the pool; one already gone counts as
-// removed.
+// remove deletes snapshots of the pool. One already gone is no error,
+// but is not counted: a drain and the refiller may race to remove it.
 func (p *Pool) remove(volume string, paths []string) (removed int, err error) {
 	if len(paths) == 0 {
 		return 0, nil
@@ -190,11 +190,14 @@ func (p *Pool) remove(volume string, paths []string) (removed int, err error) {
 	}
 	var errs []error
 	for _, path := range paths {
-		if err := drv.Delete(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := drv.Delete(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
 			errs = append(errs, fmt.Errorf("warm pool: %w (remove it by hand once whatever holds it lets go)", err))
-			continue
+		default:
+			removed++
 		}
-		removed++
 	}
 	p.count(func(s *Stats) { s.Drained += uint64(removed) })
 	for _, err := range errs {
