@@ -13,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/btrfs"
 )
 
 // Script commands of the warm pool's scripts (testdata/script/lease_warm*.txtar).
@@ -54,7 +55,10 @@ func warmState(ts *testscript.TestScript, machine, toolchain string, n int) stri
 	if shown != n {
 		return fmt.Sprintf("show reports %d ready, want %d", shown, n)
 	}
-	drv := driverFor(ts)
+	// The machine's own filesystem's driver: a volume may be a btrfs
+	// mounted under a root of plain directories.
+	drv, err := btrfs.ForPath(m.Dir, "auto")
+	ts.Check(err)
 	img, err := drv.Info(filepath.Join(m.Dir, m.Name+"-"+toolchain))
 	if err != nil {
 		return err.Error()

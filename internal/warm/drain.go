@@ -48,6 +48,9 @@ func (p *Pool) Drain(volume, machine string) error {
 // them there is removed before any fill (sweepBack).
 func (p *Pool) VolumeChanged(volume string) {
 	p.dropVolume(volume)
+	p.mu.Lock()
+	p.back[volume] = true
+	p.mu.Unlock()
 	p.wake()
 }
 
@@ -106,18 +109,21 @@ func (p *Pool) sweepAll() {
 	}
 	p.mu.Lock()
 	for _, v := range vols {
-		p.down[v] = true
+		p.down[v], p.back[v] = true, true
 	}
 	p.mu.Unlock()
 	p.sweepBack()
 }
 
-// sweepBack removes the leftovers on the volumes dropped earlier that
-// are available now, and lets them be filled again.
+// sweepBack removes the leftovers on the volumes that changed and are
+// available now, and lets them be filled again. A volume the refiller
+// found unavailable by itself waits for the inventory's word that it
+// changed (VolumeChanged): the refiller may see it back before the
+// change is acted on, and would fill what is then dropped again.
 func (p *Pool) sweepBack() {
 	p.mu.Lock()
 	var back []string
-	for v := range p.down {
+	for v := range p.back {
 		if p.inv.Available(v) {
 			back = append(back, v)
 		}
@@ -134,6 +140,7 @@ func (p *Pool) sweepBack() {
 		}
 		p.mu.Lock()
 		delete(p.down, v)
+		delete(p.back, v)
 		p.mu.Unlock()
 	}
 }

@@ -46,9 +46,11 @@ type Pool struct {
 	volumeEpoch  map[string]uint64
 	filling      *key       // the image a fill is making snapshots of
 	fillDone     *sync.Cond // signalled when a fill ends, under mu
-	// down are volumes whose pools were dropped unseen: whatever is
-	// left of them on disk is removed before they are filled again.
+	// down are volumes whose pools were dropped: not filled until what
+	// is left of them on disk is removed, once the inventory says the
+	// volume changed (back) and it is available.
 	down  map[string]bool
+	back  map[string]bool
 	seq   uint64 // names of new snapshots
 	stats Stats
 
@@ -79,7 +81,7 @@ func New(cfg Config, inv *inventory.Inventory, d *db.DB, log *slog.Logger) *Pool
 	}
 	p := &Pool{cfg: cfg, inv: inv, db: d, log: log,
 		images: map[key]*image{}, machineEpoch: map[string]uint64{}, volumeEpoch: map[string]uint64{},
-		down: map[string]bool{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		down: map[string]bool{}, back: map[string]bool{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	p.fillDone = sync.NewCond(&p.mu)
 	return p
 }
