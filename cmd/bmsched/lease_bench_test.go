@@ -25,8 +25,10 @@ import (
 // it, by exec of the built bmsched binary against a daemon (also the built
 // binary) on a loop-mounted btrfs, serially and with 16 workers at once,
 // next to the same work done with `btrfs subvolume snapshot` and `btrfs
-// subvolume delete` on the same volume in the same run; then prints the
-// four side by side.
+// subvolume delete` on the same volume in the same run, and against a
+// second daemon that keeps a warm pool of 4 snapshots an image (serve
+// --warm 4, on a machines root of its own on the same volume); then
+// prints the six side by side.
 //
 //	go test -run '^$' -bench Lease -benchtime 200x ./cmd/bmsched/
 func BenchmarkLease(b *testing.B) {
@@ -35,12 +37,89 @@ func BenchmarkLease(b *testing.B) {
 	}
 	mnt := loopbtrfs.TB(b)
 	bin := buildBmsched(b)
-	drv := btrfs.NewBtrfs()
-
-	// Four machines with an image of a few hundred files each.
-	root := filepath.Join(mnt, "machines")
-	vol := filepath.Join(root, "default")
 	names := []string{"b0", "b1", "b2", "b3"}
+	images := benchMachines(b, filepath.Join(mnt, "machines"), names)
+	benchMachines(b, filepath.Join(mnt, "machines-warm"), names)
+	cliDir := filepath.Join(mnt, "cli") // the btrfs CLI's snapshots, outside the daemons' roots
+	must(b, os.Mkdir(cliDir, 0o755))
+	socks := map[string]string{
+		"bmsched":       benchDaemon(b, bin, filepath.Join(mnt, "machines")),
+		"bmsched-warm4": benchDaemon(b, bin, filepath.Join(mnt, "machines-warm"), "--warm", "4"),
+	}
+
+	run := func(name string, args ...string) error {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return nil
+	}
+	var seq atomic.Int64
+	bmsched := func(sock string) func(i int) error {
+		return func(i int) error {
+			out, err := exec.Command(bin, "--socket", sock, "--json", "acquire", names[i%len(names)], "gcc").Output()
+			if err != nil {
+				return fmt.Errorf("acquire: %v", err)
+			}
+			var l api.Lease
+			if err := json.Unmarshal(out, &l); err != nil {
+				return err
+			}
+			return run(bin, "--socket", sock, "release", strconv.FormatUint(l.ID, 10))
+		}
+	}
+	cycles := map[string]func(i int) error{
+		"bmsched":       bmsched(socks["bmsched"]),
+		"bmsched-warm4": bmsched(socks["bmsched-warm4"]),
+		"btrfs": func(i int) error {
+			dst := filepath.Join(cliDir, fmt.Sprintf("snap-%d", seq.Add(1)))
+			if err := run("btrfs", "-q", "subvolume", "snapshot", images[names[i%len(names)]], dst); err != nil {
+				return err
+			}
+			return run("btrfs", "-q", "subvolume", "delete", dst)
+		},
+	}
+	order, results := runLeaseCycles(b, cycles, []string{"bmsched", "bmsched-warm4", "btrfs"})
+	// Nothing may be left: every lease released, every snapshot gone.
+	for _, sock := range socks {
+		var ls api.Leases
+		out, err := exec.Command(bin, "--socket", sock, "--json", "leases").Output()
+		must(b, err)
+		must(b, json.Unmarshal(out, &ls))
+		if len(ls.Leases) != 0 {
+			b.Errorf("%d leases left after the benchmark", len(ls.Leases))
+		}
+	}
+	if len(results) != len(order) {
+		return // some sub-benchmark was filtered out or failed
+	}
+	w := os.Stdout
+	fmt.Fprintf(w, "\nacquire+release cycle on a loop-mounted btrfs, %d CPUs:\n", runtime.NumCPU())
+	fmt.Fprintf(w, "%-30s %10s %10s\n", "", "cycles/s", "ms/cycle")
+	for _, name := range order {
+		ns := results[name]
+		fmt.Fprintf(w, "%-30s %10.1f %10.2f\n", name, 1e9/ns, ns/1e6)
+	}
+	var st api.Status
+	out, err := exec.Command(bin, "--socket", socks["bmsched-warm4"], "--json", "status").Output()
+	must(b, err)
+	must(b, json.Unmarshal(out, &st))
+	if st.Warm != nil {
+		fmt.Fprintf(w, "bmsched-warm4: %d hits, %d misses, %d snapshots made by refills\n", st.Warm.Hits, st.Warm.Misses, st.Warm.Refills)
+	}
+	for _, k := range []string{"workers=1", "workers=16"} {
+		for _, tool := range []string{"bmsched", "bmsched-warm4"} {
+			fmt.Fprintf(w, "%s/btrfs time ratio, %s: %.2f\n", tool, k, results[tool+"-cli/"+k]/results["btrfs-cli/"+k])
+		}
+	}
+}
+
+// benchMachines lays out four machines under root's volume "default",
+// each with an image of a few hundred files; it returns the images' paths
+// by machine.
+func benchMachines(b *testing.B, root string, names []string) map[string]string {
+	drv := btrfs.NewBtrfs()
+	vol := filepath.Join(root, "default")
 	images := map[string]string{}
 	for _, n := range names {
 		dir := filepath.Join(vol, n)
@@ -59,11 +138,15 @@ func BenchmarkLease(b *testing.B) {
 		images[n] = filepath.Join(dir, n+"-gcc")
 		must(b, drv.Snapshot(rev, images[n], true))
 	}
-	cliDir := filepath.Join(mnt, "cli") // the btrfs CLI's snapshots, outside the daemon's root
-	must(b, os.Mkdir(cliDir, 0o755))
+	return images
+}
 
+// benchDaemon serves root with the built binary until the benchmark ends,
+// and returns its socket.
+func benchDaemon(b *testing.B, bin, root string, args ...string) string {
 	sock := filepath.Join(publicDir(b), "s")
-	serve := exec.Command(bin, "serve", "--machines", root, "--db", filepath.Join(b.TempDir(), "db"), "--socket", sock, "--log-level", "warn")
+	args = append([]string{"serve", "--machines", root, "--db", filepath.Join(b.TempDir(), "db"), "--socket", sock, "--log-level", "warn"}, args...)
+	serve := exec.Command(bin, args...)
 	var serveLog bytes.Buffer
 	serve.Stderr = &serveLog
 	must(b, serve.Start())
@@ -77,47 +160,21 @@ func BenchmarkLease(b *testing.B) {
 		c, err := net.Dial("unix", sock)
 		if err == nil {
 			c.Close()
-			break
+			return sock
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("daemon did not start: %v\n%s", err, serveLog.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
 
-	run := func(name string, args ...string) error {
-		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return nil
-	}
-	var seq atomic.Int64
-	cycles := map[string]func(i int) error{
-		"bmsched": func(i int) error {
-			out, err := exec.Command(bin, "--socket", sock, "--json", "acquire", names[i%len(names)], "gcc").Output()
-			if err != nil {
-				return fmt.Errorf("acquire: %v", err)
-			}
-			var l api.Lease
-			if err := json.Unmarshal(out, &l); err != nil {
-				return err
-			}
-			return run(bin, "--socket", sock, "release", strconv.FormatUint(l.ID, 10))
-		},
-		"btrfs": func(i int) error {
-			dst := filepath.Join(cliDir, fmt.Sprintf("snap-%d", seq.Add(1)))
-			if err := run("btrfs", "-q", "subvolume", "snapshot", images[names[i%len(names)]], dst); err != nil {
-				return err
-			}
-			return run("btrfs", "-q", "subvolume", "delete", dst)
-		},
-	}
-
-	type result struct{ nsPerOp float64 }
-	results := map[string]result{}
+// runLeaseCycles runs each tool's cycle with 1 and 16 workers, and
+// returns the sub-benchmarks' names in order and their ns per cycle.
+func runLeaseCycles(b *testing.B, cycles map[string]func(i int) error, tools []string) ([]string, map[string]float64) {
+	results := map[string]float64{}
 	var order []string
-	for _, tool := range []string{"bmsched", "btrfs"} {
+	for _, tool := range tools {
 		for _, workers := range []int{1, 16} {
 			name := fmt.Sprintf("%s-cli/workers=%d", tool, workers)
 			order = append(order, name)
@@ -152,31 +209,11 @@ func BenchmarkLease(b *testing.B) {
 				ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 				b.ReportMetric(1e9/ns, "cycles/s")
 				b.ReportMetric(ns/1e6, "ms/cycle")
-				results[name] = result{ns}
+				results[name] = ns
 			})
 		}
 	}
-	// Nothing may be left: every lease released, every snapshot gone.
-	var ls api.Leases
-	out, err := exec.Command(bin, "--socket", sock, "--json", "leases").Output()
-	must(b, err)
-	must(b, json.Unmarshal(out, &ls))
-	if len(ls.Leases) != 0 {
-		b.Errorf("%d leases left after the benchmark", len(ls.Leases))
-	}
-	if len(results) != len(order) {
-		return // some sub-benchmark was filtered out or failed
-	}
-	w := os.Stdout
-	fmt.Fprintf(w, "\nacquire+release cycle on a loop-mounted btrfs, %d CPUs:\n", runtime.NumCPU())
-	fmt.Fprintf(w, "%-26s %10s %10s\n", "", "cycles/s", "ms/cycle")
-	for _, name := range order {
-		r := results[name]
-		fmt.Fprintf(w, "%-26s %10.1f %10.2f\n", name, 1e9/r.nsPerOp, r.nsPerOp/1e6)
-	}
-	for _, k := range []string{"workers=1", "workers=16"} {
-		fmt.Fprintf(w, "bmsched/btrfs time ratio, %s: %.2f\n", k, results["bmsched-cli/"+k].nsPerOp/results["btrfs-cli/"+k].nsPerOp)
-	}
+	return order, results
 }
 
 func must(tb testing.TB, err error) {
@@ -186,14 +223,17 @@ func must(tb testing.TB, err error) {
 	}
 }
 
-// buildBmsched builds the bmsched command into a directory every user
-// may read.
+// buildBmsched builds the bmsched command, and the daemon bmschedd
+// beside it, into a directory every user may read.
 func buildBmsched(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(publicDir(tb), "bmsched")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+	dir := publicDir(tb)
+	// bmsched runs bmschedd, found beside it, for serve.
+	for _, pkg := range []string{".", "../bmschedd"} {
+		cmd := exec.Command("go", "build", "-o", dir, pkg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
 	}
-	return bin
+	return filepath.Join(dir, "bmsched")
 }
