@@ -24,8 +24,8 @@ func init() {
 
 // warmwait MACHINE TOOLCHAIN N: wait, up to 10s, until `show MACHINE`
 // reports N warm snapshots of the image ready, and its directory holds
-// exactly N `.bmsched-warm-TOOLCHAIN-*` entries, each a writable snapshot
-// of the image as it is on disk now.
+// exactly N `.bmsched-warm-TOOLCHAIN-*` entries, each a snapshot of the
+// image as it is on disk now, read-only until an acquire takes it.
 func cmdWarmWait(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: warmwait MACHINE TOOLCHAIN N")
@@ -72,8 +72,8 @@ func warmState(ts *testscript.TestScript, machine, toolchain string, n int) stri
 		switch {
 		case err != nil:
 			return err.Error()
-		case info.Readonly || info.ParentUUID != img.UUID:
-			return fmt.Sprintf("%s: read-only %t, parent %s; want a writable snapshot of the image %s", name, info.Readonly, info.ParentUUID, img.UUID)
+		case !info.Readonly || info.ParentUUID != img.UUID:
+			return fmt.Sprintf("%s: read-only %t, parent %s; want a read-only snapshot of the image %s (made writable when taken)", name, info.Readonly, info.ParentUUID, img.UUID)
 		}
 	}
 	return ""

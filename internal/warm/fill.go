@@ -178,7 +178,10 @@ func (p *Pool) make(k key, uuid string, need int, ep epochs) (made int, err erro
 			return made, nil
 		}
 		path := p.newPath(dir, k.toolchain)
-		if err := drv.Snapshot(src, path, false); err != nil {
+		// Read-only while it waits: its root is the build user's, as the
+		// image's is, and a build could otherwise write into a snapshot
+		// that another build is handed next. Take makes it writable.
+		if err := drv.Snapshot(src, path, true); err != nil {
 			return made, err
 		}
 		got, err := drv.Info(path)

@@ -110,20 +110,27 @@ func (e *env) events() string {
 	return strings.Join(kinds, " ")
 }
 
-// checkSnapshot checks that path is a writable snapshot of the image
-// uuid, holding the image's files.
-func (e *env) checkSnapshot(path, uuid string) {
+// checkSnapshot checks that path is a snapshot of the image uuid,
+// holding the image's files: writable once taken, read-only (on btrfs,
+// unwritable) while it waits in the pool.
+func (e *env) checkSnapshot(path, uuid string, taken bool) {
 	e.t.Helper()
 	info, err := e.drv.Info(path)
 	must(e.t, err)
-	if info.Readonly || info.ParentUUID != uuid {
-		e.t.Errorf("%s: readonly %v, parent %s; want a writable snapshot of %s", path, info.Readonly, info.ParentUUID, uuid)
+	if info.Readonly == taken || info.ParentUUID != uuid {
+		e.t.Errorf("%s: readonly %v, parent %s; want a snapshot of %s, read-only %v", path, info.Readonly, info.ParentUUID, uuid, !taken)
 	}
 	b, err := os.ReadFile(filepath.Join(path, "os-release"))
 	if err != nil || string(b) != "rev 1\n" {
 		e.t.Errorf("%s/os-release: %q, %v", path, b, err)
 	}
-	must(e.t, os.WriteFile(filepath.Join(path, "build.log"), []byte("written"), 0o644))
+	err = os.WriteFile(filepath.Join(path, "build.log"), []byte("written"), 0o644)
+	switch {
+	case taken && err != nil:
+		e.t.Errorf("a taken snapshot is not writable: %v", err)
+	case !taken && err == nil && e.drv.Name() == "btrfs":
+		e.t.Errorf("a build could write into %s, waiting in the pool", path)
+	}
 }
 
 func must(t *testing.T, err error) {

@@ -104,8 +104,9 @@ func (p *Pool) Stop() {
 }
 
 // Take hands the scheduler a ready snapshot (lease.Pool): renamed to
-// dest, which must be in the snapshot's directory. It never waits on a
-// fill: the fill holds no lock while it makes a snapshot.
+// dest, which must be in the snapshot's directory, and made writable. It
+// never waits on a fill: the fill holds no lock while it makes a
+// snapshot.
 func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 	k := key{volume, machine, toolchain}
 	if imageUUID == "" || p.cfg.target(k) == 0 {
@@ -128,19 +129,38 @@ func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 		p.count(func(s *Stats) { s.Misses++ })
 		return false
 	}
-	// Without replacing: dest is a fresh lease temporary, and anything
-	// there is not ours to overwrite.
-	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, dest, unix.RENAME_NOREPLACE); err != nil {
-		p.log.Warn("warm pool: cannot hand out a ready snapshot; making one instead",
-			"err", &os.LinkError{Op: "rename", Old: path, New: dest, Err: err})
-		if !errors.Is(err, fs.ErrNotExist) {
-			p.remove(volume, []string{path})
-		}
+	if err := p.handOut(volume, path, dest); err != nil {
+		p.log.Warn("warm pool: cannot hand out a ready snapshot; the acquire makes its own", "err", err)
 		p.count(func(s *Stats) { s.Misses++ })
 		return false
 	}
 	p.count(func(s *Stats) { s.Hits++ })
 	return true
+}
+
+// handOut renames a ready snapshot to dest and makes it writable. It
+// leaves nothing at dest when it fails, for the acquire to snapshot
+// there instead; the pool's snapshot goes, unless it is gone already.
+func (p *Pool) handOut(volume, path, dest string) error {
+	drv, err := p.inv.Driver(volume)
+	if err != nil {
+		return err
+	}
+	// Without replacing: dest is a fresh lease temporary, and anything
+	// there is not ours to overwrite. Renamed before it is made
+	// writable: under its pool name it is never writable.
+	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, dest, unix.RENAME_NOREPLACE); err != nil {
+		err = &os.LinkError{Op: "rename", Old: path, New: dest, Err: err}
+		if !errors.Is(err, fs.ErrNotExist) {
+			p.remove(volume, []string{path})
+		}
+		return err
+	}
+	if err := drv.SetReadOnly(dest, false); err != nil {
+		p.remove(volume, []string{dest})
+		return err
+	}
+	return nil
 }
 
 // Ready counts the snapshots ready of each toolchain of a machine, for

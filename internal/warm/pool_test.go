@@ -30,7 +30,7 @@ func TestFillTakeRefill(t *testing.T) {
 		if !p.Take("default", "m", "gcc", uuid, dest) {
 			t.Fatal("no snapshot taken from a full pool")
 		}
-		e.checkSnapshot(dest, uuid)
+		e.checkSnapshot(dest, uuid, true)
 		if got := e.warm(); len(got) != 1 {
 			t.Errorf("warm entries after a take: %v, want 1", got)
 		}
@@ -45,9 +45,10 @@ func TestFillTakeRefill(t *testing.T) {
 		if got := e.events(); got != "warm-filled" {
 			t.Errorf("events %q: want one warm-filled, not one per refill", got)
 		}
-		// The ready ones are writable snapshots of the image too.
+		// The ready ones are snapshots of the image, which no build can
+		// write into before it is handed one.
 		for _, name := range e.warm() {
-			e.checkSnapshot(filepath.Join(e.dir, name), uuid)
+			e.checkSnapshot(filepath.Join(e.dir, name), uuid, false)
 		}
 	})
 }
@@ -100,7 +101,7 @@ func TestImageReplaced(t *testing.T) {
 					t.Errorf("%s of the old image is still in the pool", name)
 				}
 			}
-			e.checkSnapshot(filepath.Join(e.dir, name), uuid)
+			e.checkSnapshot(filepath.Join(e.dir, name), uuid, false)
 		}
 		if p.Take("default", "m", "gcc", old, filepath.Join(e.dir, ".bmsched-lease-2")) {
 			t.Error("took a snapshot for the old image")
@@ -241,6 +242,30 @@ func TestFillDecidedBeforeDrain(t *testing.T) {
 		p.fill(k, uuid, want, ep)
 		if got := e.warm(); len(got) != 0 {
 			t.Errorf("a fill decided before the volume changed made %v", got)
+		}
+	})
+}
+
+// A ready snapshot removed by hand is a miss, and leaves dest free for
+// the acquire's own snapshot.
+func TestTakeOfSnapshotGone(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *env) {
+		p := e.pool(Config{PerImage: 1})
+		uuid := e.imageUUID()
+		dest := filepath.Join(e.dir, ".bmsched-lease-1")
+		p.Take("default", "m", "gcc", uuid, dest)
+		p.round()
+		for _, name := range e.warm() {
+			must(t, e.drv.Delete(filepath.Join(e.dir, name)))
+		}
+		if p.Take("default", "m", "gcc", uuid, dest) {
+			t.Fatal("took a snapshot that is gone")
+		}
+		if _, err := os.Lstat(dest); !os.IsNotExist(err) {
+			t.Errorf("%s after a failed take: %v", dest, err)
+		}
+		if st := p.Stats(); st.Misses != 2 || st.Hits != 0 {
+			t.Errorf("stats %+v, want 2 misses", st)
 		}
 	})
 }
