@@ -1,9 +1,11 @@
-// Package warm is the warm pool: writable snapshots of toolchain images
-// made ahead of the acquires that will want them, so that an acquire
-// takes one by rename instead of paying for a snapshot.
+// Package warm is the warm pool: snapshots of toolchain images made
+// ahead of the acquires that will want them, so that an acquire takes
+// one by rename (and makes it writable) instead of paying for a
+// snapshot.
 //
 // It owns every `.bmsched-warm-*` entry of the machine directories: it
-// makes them, one refill at a time in the background, only for images
+// makes them, read-only until taken, one refill at a time in the
+// background, only for images
 // acquired within the idle time, and only of read-only, current images
 // of active machines; it hands them to the scheduler (Take, the
 // lease.Pool hook) and removes them when their image changes, their
