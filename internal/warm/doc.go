@@ -3,15 +3,15 @@
 // one by rename (and makes it writable) instead of paying for a
 // snapshot.
 //
-// It owns every `.bmsched-warm-*` entry of the machine directories: it
-// makes them, read-only until taken, one refill at a time in the
-// background, only for images
-// acquired within the idle time, and only of read-only, current images
-// of active machines; it hands them to the scheduler (Take, the
-// lease.Pool hook) and removes them when their image changes, their
-// machine retires, is deleted (Drain, the ops hook) or goes out of sight
-// with its volume, when the image is no longer acquired, and at start,
-// when every one on disk is a crash's leftover. They are never tagged
-// and never named as snapshots, so lease recovery never adopts one; the
-// scan and the watcher read past them (fsscan.IsWarmName).
+// It owns every `.bmsched-warm-*` entry of the machine directories. It
+// makes them read-only until taken, one refill at a time in the
+// background, only for images acquired within the idle time, and only of
+// read-only, current images of active machines. It hands them to the
+// scheduler (Take, the lease.Pool hook) and removes them when their image
+// changes, their machine retires or is deleted (Drain, the ops hook),
+// when the image is no longer acquired, and at start, when every one on
+// disk is a crash's leftover; it forgets them, deleting nothing, when
+// their volume goes out of sight. They are never tagged and never named
+// as snapshots, so lease recovery never adopts one; the scan and the
+// watcher read past them (fsscan.IsWarmName).
 package warm
