@@ -116,11 +116,11 @@ func (p *Pool) sweepAll() {
 }
 
 // sweepBack removes the leftovers on the volumes that changed and are
-// available now, and lets them be filled again. A volume the refiller
+// available now, lets them be filled again, and returns them. A volume the refiller
 // found unavailable by itself waits for the inventory's word that it
 // changed (VolumeChanged): the refiller may see it back before the
 // change is acted on, and would fill what is then dropped again.
-func (p *Pool) sweepBack() {
+func (p *Pool) sweepBack() (up []string) {
 	p.mu.Lock()
 	var back []string
 	for v := range p.back {
@@ -142,7 +142,9 @@ func (p *Pool) sweepBack() {
 		delete(p.down, v)
 		delete(p.back, v)
 		p.mu.Unlock()
+		up = append(up, v)
 	}
+	return up
 }
 
 // sweepVolume removes every warm snapshot in the machine directories of

@@ -11,25 +11,43 @@ import (
 )
 
 // run refills until Stop, one image at a time, so that the pool never
-// makes more than one snapshot at once beside the acquires. It wakes at
-// an acquire (Take), at every stored rescan (an image replaced, a
-// machine retired), at a volume change, and when a pool falls idle.
+// makes more than one snapshot at once beside the acquires. An acquire
+// (Take) has its own image's pool refilled at once; every pool is looked
+// at again after a stored rescan (an image replaced, a machine retired),
+// at most every roundEvery, and when a pool falls idle.
 func (p *Pool) run() {
 	defer close(p.done)
-	timer := time.NewTimer(p.cfg.Idle)
-	defer timer.Stop()
+	idle := time.NewTimer(0) // the first round at once
+	defer idle.Stop()
+	var settle <-chan time.Time // the round a rescan asked for
+	var last time.Time
 	for {
 		changed := p.inv.Changed()
-		timer.Reset(p.round())
 		select {
 		case <-p.stop:
 			return
 		case <-p.kick:
+			p.roundOf(p.takeDue())
+			continue
 		case <-changed:
-		case <-timer.C:
+			if settle == nil {
+				settle = time.After(time.Until(last.Add(roundEvery)))
+			}
+			continue
+		case <-settle:
+		case <-idle.C:
 		}
+		settle, last = nil, time.Now()
+		idle.Reset(p.round())
 	}
 }
+
+// roundEvery spaces the rounds over every pool: each reads the record of
+// every machine with a pool, and a busy host stores a rescan at nearly
+// every acquire and release. A pool that waits for one has no snapshot
+// handed out meanwhile that it should not: Take matches the image's UUID,
+// and acquires refuse machines that are not active.
+const roundEvery = 250 * time.Millisecond
 
 // epochs are a machine's and its volume's drain counts when a fill was
 // decided on.
@@ -37,10 +55,16 @@ type epochs struct{ machine, volume uint64 }
 
 // round brings every pool in line with its image and refills those
 // short; it returns how long until the next pool falls idle.
-func (p *Pool) round() time.Duration {
-	p.sweepBack()
+func (p *Pool) round() time.Duration { return p.roundOf(p.keys()) }
+
+// roundOf is round for the pools of keys.
+func (p *Pool) roundOf(keys []key) time.Duration {
+	for _, v := range p.sweepBack() {
+		// Its pools wait for no rescan to be filled again.
+		keys = append(keys, p.keysOn(v)...)
+	}
 	next := p.cfg.Idle
-	for _, k := range p.keys() {
+	for _, k := range keys {
 		if p.stopping() {
 			break
 		}
@@ -233,6 +257,29 @@ func (p *Pool) newPath(dir, toolchain string) string {
 }
 
 func (k key) image() string { return k.volume + "/" + fsscan.ImageName(k.machine, k.toolchain) }
+
+// takeDue returns the images acquired since it was last called.
+func (p *Pool) takeDue() []key {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := make([]key, 0, len(p.due))
+	for k := range p.due {
+		ks = append(ks, k)
+	}
+	clear(p.due)
+	return ks
+}
+
+// keysOn returns the images with a pool on volume.
+func (p *Pool) keysOn(volume string) []key {
+	var ks []key
+	for _, k := range p.keys() {
+		if k.volume == volume {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
 
 func (p *Pool) keys() []key {
 	p.mu.Lock()

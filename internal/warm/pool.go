@@ -51,7 +51,8 @@ type Pool struct {
 	// volume changed (back) and it is available.
 	down  map[string]bool
 	back  map[string]bool
-	seq   uint64 // names of new snapshots
+	due   map[key]bool // images acquired since the refiller last looked
+	seq   uint64       // names of new snapshots
 	stats Stats
 
 	started bool // Start ran: Stop waits for the refiller
@@ -81,7 +82,7 @@ func New(cfg Config, inv *inventory.Inventory, d *db.DB, log *slog.Logger) *Pool
 	}
 	p := &Pool{cfg: cfg, inv: inv, db: d, log: log,
 		images: map[key]*image{}, machineEpoch: map[string]uint64{}, volumeEpoch: map[string]uint64{},
-		down: map[string]bool{}, back: map[string]bool{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		down: map[string]bool{}, back: map[string]bool{}, due: map[key]bool{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	p.fillDone = sync.NewCond(&p.mu)
 	return p
 }
@@ -112,7 +113,7 @@ func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 	if imageUUID == "" || p.cfg.target(k) == 0 {
 		return false
 	}
-	defer p.wake() // a refill, or the first fill of a new pool
+	defer p.wake() // a refill of this image's pool (due), or its first fill
 	p.mu.Lock()
 	im := p.images[k]
 	if im == nil {
@@ -120,6 +121,7 @@ func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 		p.images[k] = im
 	}
 	im.used = time.Now()
+	p.due[k] = true
 	var path string
 	if im.uuid == imageUUID && len(im.ready) > 0 && !p.down[volume] && filepath.Dir(im.ready[0]) == filepath.Dir(dest) {
 		path, im.ready = im.ready[0], im.ready[1:]

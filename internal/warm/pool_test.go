@@ -199,21 +199,42 @@ func TestDrainRacingFill(t *testing.T) {
 	})
 }
 
-// Run and Stop: the refiller fills on its own after a take, and stops.
+// Run and Stop: the refiller fills on its own after a take, follows a
+// rescan that found the image replaced, and stops.
 func TestStartStop(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, e *env) {
 		p := New(Config{PerImage: 2}, e.inv, e.db, nil)
 		p.Start()
 		p.Take("default", "m", "gcc", e.imageUUID(), filepath.Join(e.dir, ".bmsched-lease-1"))
-		deadline := time.Now().Add(10 * time.Second)
-		for p.Stats().Ready < 2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("pool not filled after 10s: %+v", p.Stats())
+		eventually(t, "the pool filled", func() bool { return p.Stats().Ready == 2 })
+		old := e.warm()
+		e.rebootstrap()
+		uuid := e.imageUUID()
+		eventually(t, "the pool made again of the new image", func() bool {
+			got := e.warm()
+			if len(got) != 2 || got[0] == old[0] || got[1] == old[1] || p.Stats().Ready != 2 {
+				return false
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			for _, name := range got {
+				if info, err := e.drv.Info(filepath.Join(e.dir, name)); err != nil || info.ParentUUID != uuid {
+					return false
+				}
+			}
+			return true
+		})
 		p.Stop()
 	})
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s after 10s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // A fill decided on before a drain makes nothing after it: the round
