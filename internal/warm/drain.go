@@ -132,8 +132,9 @@ func (p *Pool) sweepBack() (up []string) {
 	for _, v := range back {
 		n, err := p.sweepVolume(v)
 		if err != nil {
-			p.log.Warn("warm pool: remove leftover snapshots; tried again when the volume changes", "volume", v, "err", err)
-			continue
+			// Told once; the pool goes on, its new names are its own.
+			// A delete of the machine tries the leftover again (Drain).
+			p.log.Warn("warm pool: remove leftover snapshots", "volume", v, "err", err)
 		}
 		if n > 0 {
 			p.event(key{volume: v}, "warm-removed", fmt.Sprintf("removed %d warm snapshot(s) left on volume %s by an earlier daemon or mount", n, v))
