@@ -22,10 +22,13 @@ func init() {
 	scriptCmds["warmcount"] = cmdWarmCount
 }
 
+// warmPoolDir is the pool's directory in a machine's (internal/warm).
+const warmPoolDir = ".bmsched-warm-pool"
+
 // warmwait MACHINE TOOLCHAIN N: wait, up to 10s, until `show MACHINE`
-// reports N warm snapshots of the image ready, and its directory holds
-// exactly N `.bmsched-warm-TOOLCHAIN-*` entries, each a snapshot of the
-// image as it is on disk now, read-only until an acquire takes it.
+// reports N warm snapshots of the image ready, and the machine's pool
+// directory holds exactly N `TOOLCHAIN-*` entries, each a writable
+// snapshot of the image as it is on disk now.
 func cmdWarmWait(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: warmwait MACHINE TOOLCHAIN N")
@@ -63,36 +66,51 @@ func warmState(ts *testscript.TestScript, machine, toolchain string, n int) stri
 	if err != nil {
 		return err.Error()
 	}
-	names := warmNames(ts, m.Dir, ".bmsched-warm-"+toolchain+"-")
+	pd := filepath.Join(m.Dir, warmPoolDir)
+	names := warmNames(ts, pd, toolchain+"-")
 	if len(names) != n {
 		return fmt.Sprintf("%d on disk (%v), want %d", len(names), names, n)
 	}
+	if fi, err := os.Lstat(pd); n > 0 && (err != nil || fi.Mode() != os.ModeDir|0o700) {
+		return fmt.Sprintf("%s: %v, %v; want a directory of mode 0700", pd, fi.Mode(), err)
+	}
 	for _, name := range names {
-		info, err := drv.Info(filepath.Join(m.Dir, name))
+		info, err := drv.Info(filepath.Join(pd, name))
 		switch {
 		case err != nil:
 			return err.Error()
-		case !info.Readonly || info.ParentUUID != img.UUID:
-			return fmt.Sprintf("%s: read-only %t, parent %s; want a read-only snapshot of the image %s (made writable when taken)", name, info.Readonly, info.ParentUUID, img.UUID)
+		case info.Readonly || info.ParentUUID != img.UUID:
+			return fmt.Sprintf("%s: read-only %t, parent %s; want a writable snapshot of the image %s", name, info.Readonly, info.ParentUUID, img.UUID)
 		}
 	}
 	return ""
 }
 
-// warmcount DIR N: DIR holds exactly N `.bmsched-warm-*` entries now.
+// warmcount DIR N: the machine directory DIR holds exactly N warm
+// snapshots now, in its pool directory; with N 0, no pool directory
+// and no `.bmsched-warm-*` entry at all.
 func cmdWarmCount(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: warmcount DIR N")
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	if names := warmNames(ts, ts.MkAbs(args[0]), ".bmsched-warm-"); len(names) != n {
-		ts.Fatalf("%s holds %d warm entries %v, want %d", args[0], len(names), names, n)
+	dir := ts.MkAbs(args[0])
+	if names := warmNames(ts, filepath.Join(dir, warmPoolDir), ""); len(names) != n {
+		ts.Fatalf("%s holds %d warm snapshots %v, want %d", args[0], len(names), names, n)
+	}
+	if names := warmNames(ts, dir, ".bmsched-warm-"); n == 0 && len(names) != 0 {
+		ts.Fatalf("%s holds %v, want no warm entry", args[0], names)
 	}
 }
 
+// warmNames lists the entries of dir whose names start with prefix;
+// none when dir does not exist.
 func warmNames(ts *testscript.TestScript, dir, prefix string) []string {
 	des, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
 	ts.Check(err)
 	var names []string
 	for _, de := range des {

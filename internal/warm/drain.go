@@ -30,11 +30,15 @@ func (p *Pool) Drain(volume, machine string) error {
 	}
 	p.mu.Unlock()
 	// From the directory, not from memory: a crash's leftovers go too.
-	paths, err := warmEntries(p.inv.MachineDir(volume, machine))
+	dir := p.inv.MachineDir(volume, machine)
+	paths, err := warmEntries(dir)
 	if err != nil {
 		return err
 	}
 	n, err := p.remove(volume, paths)
+	if err == nil {
+		err = removePoolDir(dir)
+	}
 	if n > 0 {
 		p.event(key{volume: volume, machine: machine}, "warm-drained",
 			fmt.Sprintf("warm pool of %s drained: %d snapshot(s) removed (machine being deleted or swept)", mk, n))
@@ -150,42 +154,26 @@ func (p *Pool) sweepBack() (up []string) {
 
 // sweepVolume removes every warm snapshot in the machine directories of
 // a volume.
-func (p *Pool) sweepVolume(volume string) (int, error) {
+func (p *Pool) sweepVolume(volume string) (removed int, err error) {
 	des, err := os.ReadDir(p.inv.MachineDir(volume, ""))
 	if err != nil {
 		return 0, fmt.Errorf("read volume directory to remove warm leftovers: %w", err)
 	}
-	var paths []string
 	var errs []error
 	for _, de := range des {
 		if !de.IsDir() || fsscan.ValidMachineName(de.Name()) != nil {
 			continue
 		}
-		ps, err := warmEntries(p.inv.MachineDir(volume, de.Name()))
-		paths = append(paths, ps...)
-		errs = append(errs, err)
-	}
-	n, err := p.remove(volume, paths)
-	return n, errors.Join(append(errs, err)...)
-}
-
-// warmEntries lists the warm snapshots in a machine directory; none when
-// the directory is gone.
-func warmEntries(dir string) ([]string, error) {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read machine directory to remove its warm snapshots: %w", err)
-	}
-	var paths []string
-	for _, de := range des {
-		if fsscan.IsWarmName(de.Name()) {
-			paths = append(paths, dir+"/"+de.Name())
+		dir := p.inv.MachineDir(volume, de.Name())
+		ps, err := warmEntries(dir)
+		n, rerr := p.remove(volume, ps)
+		removed += n
+		if err == nil && rerr == nil {
+			err = removePoolDir(dir)
 		}
+		errs = append(errs, err, rerr)
 	}
-	return paths, nil
+	return removed, errors.Join(errs...)
 }
 
 // remove deletes snapshots of the pool. One already gone is no error,

@@ -190,6 +190,10 @@ func (p *Pool) make(k key, uuid string, need int, ep epochs) (made int, err erro
 	}
 	dir := p.inv.MachineDir(k.volume, k.machine)
 	src := filepath.Join(dir, fsscan.ImageName(k.machine, k.toolchain))
+	pd, err := poolDir(dir)
+	if err != nil {
+		return 0, err
+	}
 	info, err := drv.Info(src)
 	if err != nil {
 		return 0, err
@@ -201,11 +205,8 @@ func (p *Pool) make(k key, uuid string, need int, ep epochs) (made int, err erro
 		if p.stopping() {
 			return made, nil
 		}
-		path := p.newPath(dir, k.toolchain)
-		// Read-only while it waits: its root is the build user's, as the
-		// image's is, and a build could otherwise write into a snapshot
-		// that another build is handed next. Take makes it writable.
-		if err := drv.Snapshot(src, path, true); err != nil {
+		path := p.newPath(pd, k.toolchain)
+		if err := drv.Snapshot(src, path, false); err != nil {
 			return made, err
 		}
 		got, err := drv.Info(path)
@@ -246,14 +247,14 @@ func (p *Pool) rebase(k key, uuid string) (old []string) {
 	return old
 }
 
-// newPath names a new snapshot of toolchain in dir. The names are this
-// daemon's: every warm entry on disk was removed at start.
-func (p *Pool) newPath(dir, toolchain string) string {
+// newPath names a new snapshot of toolchain in the pool directory pd.
+// The names are this daemon's: every one on disk was removed at start.
+func (p *Pool) newPath(pd, toolchain string) string {
 	p.mu.Lock()
 	p.seq++
 	n := p.seq
 	p.mu.Unlock()
-	return filepath.Join(dir, fmt.Sprintf("%s%s-%d", fsscan.WarmPrefix, toolchain, n))
+	return filepath.Join(pd, fmt.Sprintf("%s-%d", toolchain, n))
 }
 
 func (k key) image() string { return k.volume + "/" + fsscan.ImageName(k.machine, k.toolchain) }

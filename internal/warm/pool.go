@@ -104,10 +104,10 @@ func (p *Pool) Stop() {
 	}
 }
 
-// Take hands the scheduler a ready snapshot (lease.Pool): renamed to
-// dest, which must be in the snapshot's directory, and made writable. It
-// never waits on a fill: the fill holds no lock while it makes a
-// snapshot.
+// Take hands the scheduler a ready snapshot (lease.Pool): renamed out
+// of the pool directory to dest, which must be in the machine's
+// directory. It never waits on a fill: the fill holds no lock while it
+// makes a snapshot.
 func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 	k := key{volume, machine, toolchain}
 	if imageUUID == "" || p.cfg.target(k) == 0 {
@@ -123,7 +123,7 @@ func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 	im.used = time.Now()
 	p.due[k] = true
 	var path string
-	if im.uuid == imageUUID && len(im.ready) > 0 && !p.down[volume] && filepath.Dir(im.ready[0]) == filepath.Dir(dest) {
+	if im.uuid == imageUUID && len(im.ready) > 0 && !p.down[volume] && filepath.Dir(filepath.Dir(im.ready[0])) == filepath.Dir(dest) {
 		path, im.ready = im.ready[0], im.ready[1:]
 	}
 	p.mu.Unlock()
@@ -140,26 +140,17 @@ func (p *Pool) Take(volume, machine, toolchain, imageUUID, dest string) bool {
 	return true
 }
 
-// handOut renames a ready snapshot to dest and makes it writable. It
-// leaves nothing at dest when it fails, for the acquire to snapshot
+// handOut renames a ready snapshot out of its pool directory to dest.
+// It leaves nothing at dest when it fails, for the acquire to snapshot
 // there instead; the pool's snapshot goes, unless it is gone already.
 func (p *Pool) handOut(volume, path, dest string) error {
-	drv, err := p.inv.Driver(volume)
-	if err != nil {
-		return err
-	}
 	// Without replacing: dest is a fresh lease temporary, and anything
-	// there is not ours to overwrite. Renamed before it is made
-	// writable: under its pool name it is never writable.
+	// there is not ours to overwrite.
 	if err := unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, dest, unix.RENAME_NOREPLACE); err != nil {
 		err = &os.LinkError{Op: "rename", Old: path, New: dest, Err: err}
 		if !errors.Is(err, fs.ErrNotExist) {
 			p.remove(volume, []string{path})
 		}
-		return err
-	}
-	if err := drv.SetReadOnly(dest, false); err != nil {
-		p.remove(volume, []string{dest})
 		return err
 	}
 	return nil

@@ -145,11 +145,17 @@ func TestRetiredAndIdle(t *testing.T) {
 // before it is filled again.
 func TestSweeps(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, e *env) {
-		left := filepath.Join(e.dir, fsscan.WarmPrefix+"gcc-7")
-		must(t, e.drv.Snapshot(filepath.Join(e.dir, "m-gcc"), left, false))
+		// Left by a daemon before: in the pool's directory, and beside it.
+		must(t, os.Mkdir(filepath.Join(e.dir, PoolDir), 0o700))
+		for _, left := range []string{filepath.Join(PoolDir, "gcc-7"), fsscan.WarmPrefix + "gcc-8"} {
+			must(t, e.drv.Snapshot(filepath.Join(e.dir, "m-gcc"), filepath.Join(e.dir, left), false))
+		}
 		p := e.pool(Config{PerImage: 1})
 		if got := e.warm(); len(got) != 0 {
 			t.Fatalf("leftovers after start: %v", got)
+		}
+		if _, err := os.Lstat(filepath.Join(e.dir, PoolDir)); !os.IsNotExist(err) {
+			t.Errorf("the pool's directory is left after the sweep: %v", err)
 		}
 		uuid := e.imageUUID()
 		p.Take("default", "m", "gcc", uuid, filepath.Join(e.dir, ".bmsched-lease-1"))
@@ -193,6 +199,9 @@ func TestDrainRacingFill(t *testing.T) {
 			wg.Wait()
 			if got := e.warm(); len(got) != 0 {
 				t.Fatalf("after a drain and the fill it raced: %v", got)
+			}
+			if _, err := os.Lstat(filepath.Join(e.dir, PoolDir)); !os.IsNotExist(err) {
+				t.Fatalf("the pool's directory is left after a drain: %v", err)
 			}
 			must(t, e.db.SetDeleting("default", "m", false))
 		}
