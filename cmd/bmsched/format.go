@@ -70,10 +70,7 @@ func printMachine(w io.Writer, m api.Machine) error {
 		}
 	}
 	if len(m.Toolchains) > 0 {
-		fmt.Fprintln(tw, "\nIMAGE\tBASE\tREAD-ONLY\tUUID")
-		for _, t := range m.Toolchains {
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", esc(t.Name), base(t), t.Readonly, esc(t.UUID))
-		}
+		printImages(tw, m.Toolchains)
 	}
 	if len(m.Snapshots) > 0 {
 		fmt.Fprintln(tw, "\nSNAPSHOT\tTOOLCHAIN\tLEASE")
@@ -92,6 +89,22 @@ func printMachine(w io.Writer, m api.Machine) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// printImages lists a machine's images, with the warm pool's ready
+// snapshots of each when the daemon keeps a pool.
+func printImages(tw io.Writer, ts []api.Toolchain) {
+	if ts[0].Warm == nil {
+		fmt.Fprintln(tw, "\nIMAGE\tBASE\tREAD-ONLY\tUUID")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", esc(t.Name), base(t), t.Readonly, esc(t.UUID))
+		}
+		return
+	}
+	fmt.Fprintln(tw, "\nIMAGE\tBASE\tREAD-ONLY\tWARM\tUUID")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%d\t%s\n", esc(t.Name), base(t), t.Readonly, *t.Warm, esc(t.UUID))
+	}
 }
 
 func current(c *uint64) string {

@@ -60,6 +60,10 @@ func printStatus(w io.Writer, st api.Status) error {
 		}
 		fmt.Fprintf(tw, "hold\tlease %d until %s: %s\n", h.Lease, until, esc(h.Path))
 	}
+	if w := st.Warm; w != nil {
+		fmt.Fprintf(tw, "warm pool\t%d ready for %d images (--warm %d); %d hits, %d misses, %d made, %d drained\n",
+			w.Ready, w.Images, w.PerImage, w.Hits, w.Misses, w.Refills, w.Drained)
+	}
 	fmt.Fprintf(tw, "watcher\t%s\n", watcherLine(st.Watcher))
 	fmt.Fprintf(tw, "last gc\t%s\n", gcLine(st.LastGC))
 	printErrors(tw, st.Errors)

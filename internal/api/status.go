@@ -31,6 +31,22 @@ type Status struct {
 	// Errors is the last error of each kind since start ("recovery",
 	// "watch", "rescan", "release", "acquire", "gc", "volume").
 	Errors map[string]LastError `json:"errors"`
+	// Warm is the warm pool; absent when the daemon keeps none.
+	Warm *WarmStatus `json:"warm,omitempty"`
+}
+
+// WarmStatus is the warm pool (serve --warm): its configuration, what it
+// holds now, and its counts since start.
+type WarmStatus struct {
+	PerImage int      `json:"per_image"`     // serve --warm
+	For      []string `json:"for,omitempty"` // serve --warm-for, as given
+	Idle     float64  `json:"idle_seconds"`  // serve --warm-idle
+	Images   int      `json:"images"`        // images with a pool (acquired lately)
+	Ready    int      `json:"ready"`         // snapshots ready
+	Hits     uint64   `json:"hits"`          // acquires that took a ready snapshot
+	Misses   uint64   `json:"misses"`        // acquires of a pooled image that made their own
+	Refills  uint64   `json:"refills"`       // snapshots the pool made
+	Drained  uint64   `json:"drained"`       // ready snapshots removed unused
 }
 
 // VolumeStatus is one volume, its state and its storage driver.

@@ -48,6 +48,9 @@ type Toolchain struct {
 	Readonly     bool    `json:"readonly"`
 	UUID         string  `json:"uuid"`
 	ParentUUID   string  `json:"parent_uuid,omitempty"`
+	// Warm counts the warm pool's snapshots of the image ready for
+	// acquires; absent when the daemon keeps no pool (serve --warm).
+	Warm *int `json:"warm,omitempty"`
 }
 
 // Snapshot is a build clone <m>-<t>-<x>; Lease is nil when bmsched did not

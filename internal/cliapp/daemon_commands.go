@@ -42,6 +42,9 @@ func serveCommand() *cli.Command {
 			"a systemd EnvironmentFile= configures the daemon; a flag given wins. Under\n" +
 			"systemd it takes the socket the .socket unit passes (LISTEN_FDS), says READY=1\n" +
 			"once recovery is done, STOPPING=1 at shutdown, and pings WatchdogSec=.\n" +
+			"With --warm N it keeps N writable snapshots ready (.bmsched-warm-pool in\n" +
+			"the machine's directory) of each image acquired within --warm-idle, and an\n" +
+			"acquire takes one by rename; `bmsched show` and `bmsched status` report them.\n" +
 			"The daemon is the program bmschedd, which bmsched serve runs.",
 		Flags: ServeFlags(),
 	}

@@ -1,6 +1,7 @@
 package cliapp
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ const (
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultIdleTimeout     = time.Minute
 	DefaultMaxConnsPerUser = 128
+	DefaultWarmIdle        = 10 * time.Minute
+	MaxWarm                = 64
 )
 
 // ServeFlags are serve's flags, each also read from BMSCHED_<FLAG>, so that
@@ -42,6 +45,9 @@ func ServeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text (key=value lines) or json (one object a line)"},
 		&cli.StringFlag{Name: "metrics-listen", Usage: "also serve Prometheus metrics (GET /metrics, nothing else) on this TCP HOST:PORT; the socket serves them in any case"},
+		&cli.IntFlag{Name: "warm", Usage: "the warm pool: writable snapshots to keep ready (in .bmsched-warm-pool of the machine's directory) of each image acquired within --warm-idle, so that an acquire takes one by rename; 0 for no pool (at most " + strconv.Itoa(MaxWarm) + ")"},
+		&cli.StringSliceFlag{Name: "warm-for", Usage: "MACHINE=N, MACHINE/TOOLCHAIN=N or VOLUME/MACHINE/TOOLCHAIN=N: keep N ready of these images instead of --warm (the most specific wins; repeat the flag, or separate with commas)"},
+		&cli.DurationFlag{Name: "warm-idle", Value: DefaultWarmIdle, Usage: "drain an image's warm pool once it has not been acquired for DUR"},
 	}
 	for _, f := range flags {
 		setEnvVar(f, EnvName(f.Names()[0]))

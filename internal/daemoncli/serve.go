@@ -17,6 +17,7 @@ import (
 	"github.com/bmsched/bmsched/internal/sdlisten"
 	"github.com/bmsched/bmsched/internal/server"
 	"github.com/bmsched/bmsched/internal/version"
+	"github.com/bmsched/bmsched/internal/warm"
 )
 
 // serve runs the daemon until SIGINT or SIGTERM.
@@ -63,6 +64,10 @@ func serve(c *cli.Context) error {
 		// A full rescan every few nanoseconds spins a core.
 		return exitf(2, "--reconcile-every %s: must be at least 1s, or 0 to disable the reconcile", d)
 	}
+	warmCfg, err := warmConfig(c)
+	if err != nil {
+		return err
+	}
 	// Checked here too, so that a wrong name is a usage error
 	// before anything is opened.
 	if _, err := server.LookupBuildUser(c.String("build-user")); err != nil {
@@ -105,12 +110,32 @@ func serve(c *cli.Context) error {
 		ReconcileEvery: c.Duration("reconcile-every"),
 		Version:        version.Get().Version,
 		MetricsListen:  c.String("metrics-listen"),
+		Warm:           warmCfg,
 	}, ready)
 	if errors.Is(err, fs.ErrPermission) {
 		// Refused: the database or a directory is not this user's.
 		return exitf(api.ExitRefused, "%v", err)
 	}
 	return err
+}
+
+// warmConfig reads --warm, --warm-for and --warm-idle.
+func warmConfig(c *cli.Context) (warm.Config, error) {
+	cfg := warm.Config{PerImage: c.Int("warm"), Idle: c.Duration("warm-idle")}
+	if cfg.PerImage < 0 || cfg.PerImage > warm.MaxPerImage {
+		return cfg, exitf(2, "--warm %d: use 0 (no pool) to %d", cfg.PerImage, warm.MaxPerImage)
+	}
+	if cfg.Idle <= 0 {
+		return cfg, exitf(2, "--warm-idle %s: must be positive", cfg.Idle)
+	}
+	for _, s := range c.StringSlice("warm-for") {
+		t, err := warm.ParseTarget(s)
+		if err != nil {
+			return cfg, exitf(2, "%v", err)
+		}
+		cfg.For = append(cfg.For, t)
+	}
+	return cfg, nil
 }
 
 // quietLog logs warnings and errors only, for the demo.

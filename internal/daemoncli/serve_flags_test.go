@@ -8,6 +8,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/cliapp"
 	"github.com/bmsched/bmsched/internal/server"
+	"github.com/bmsched/bmsched/internal/warm"
 )
 
 // TestServeFlagsFromEnv: every serve flag can be set by an
@@ -42,7 +43,9 @@ func TestServeDefaults(t *testing.T) {
 		cliapp.DefaultBuildUser != server.DefaultBuildUser ||
 		cliapp.DefaultReadTimeout != server.DefaultReadTimeout ||
 		cliapp.DefaultIdleTimeout != server.DefaultIdleTimeout ||
-		cliapp.DefaultMaxConnsPerUser != server.DefaultMaxConnsPerUser {
+		cliapp.DefaultMaxConnsPerUser != server.DefaultMaxConnsPerUser ||
+		cliapp.DefaultWarmIdle != warm.DefaultIdle ||
+		cliapp.MaxWarm != warm.MaxPerImage {
 		t.Error("internal/cliapp's copies of the server's defaults differ from internal/server's: make them equal")
 	}
 }

@@ -34,6 +34,18 @@ func IsTempName(name string) bool {
 	return ok
 }
 
+// WarmPrefix starts the names of the warm pool's entries (internal/warm)
+// in a machine directory: the directory of its ready-made snapshots.
+// They are temporaries that the pool alone makes, counts and removes: a
+// scan reads past them and the watcher ignores them, so that a refill
+// costs no rescan and no commit.
+const WarmPrefix = TempPrefix + "warm-"
+
+// IsWarmName reports whether name is one of the warm pool's snapshots.
+func IsWarmName(name string) bool {
+	return IsTempName(name) && len(name) > len(WarmPrefix) && strings.HasPrefix(name, WarmPrefix)
+}
+
 // Entry is the meaning of one entry name of a machine directory.
 type Entry struct {
 	Name      string

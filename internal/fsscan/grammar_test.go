@@ -123,3 +123,20 @@ func TestFormatters(t *testing.T) {
 		}
 	}
 }
+
+func TestIsWarmName(t *testing.T) {
+	for name, want := range map[string]bool{
+		".bmsched-warm-pool":    true,
+		".bmsched-warm-gcc-12":  true,
+		".bmsched-warm-":        false,
+		".bmsched-warm":         false,
+		".bmsched-lease-3":      false,
+		"lin-gcc-001":           false,
+		".bmsched-warm-a/b":     false,
+		".bmsched-warm-\x1b[2J": false,
+	} {
+		if got := IsWarmName(name); got != want {
+			t.Errorf("IsWarmName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

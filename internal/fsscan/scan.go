@@ -23,6 +23,8 @@ type Prober interface {
 // are probed: strays and temporaries may be anything, and probing costs an
 // ioctl each. Nothing is descended into and no link is followed.
 //
+// The warm pool's snapshots (WarmPrefix) are left out: see IsWarmName.
+//
 // Operators add and remove entries while we read, so an entry that is gone
 // by the time it is looked at is left out, as if read a moment later.
 func ReadMachineDir(dir string, p Prober) ([]DirEntry, error) {
@@ -33,6 +35,11 @@ func ReadMachineDir(dir string, p Prober) ([]DirEntry, error) {
 	machine := filepath.Base(dir)
 	entries := make([]DirEntry, 0, len(des)+2)
 	for _, de := range des {
+		if IsWarmName(de.Name()) {
+			// The warm pool's, which it counts itself: recording them
+			// would make every refill a change of the machine's record.
+			continue
+		}
 		d, err := readEntry(dir, machine, de, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -90,6 +90,7 @@ func TestScanMachine(t *testing.T) {
 		"linux-gcc_6-3/", // a plain directory
 		"new-linux-gcc_6 -> linux-gcc_6-2",
 		".bmsched-tmp-x/", "notes.txt", "stray-dir/", "linux-gcc_6-01/",
+		".bmsched-warm-stage-1/", // the warm pool's: read past, never probed
 	)
 	p := &fakeProber{subvols: map[string]btrfs.Info{
 		filepath.Join(dir, "linux-gcc_6-1"):         {UUID: "r1", Readonly: true},

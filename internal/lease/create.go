@@ -142,8 +142,13 @@ func (s *Scheduler) newRecord(req Request, m db.Machine, id uint64, imageUUID st
 // tags it with the lease: the whole step that gives l.Temp its
 // snapshot, so that another source of snapshots can take its place.
 func (s *Scheduler) makeTemp(ctx context.Context, drv btrfs.Driver, image string, l db.Lease) error {
-	if err := drv.Snapshot(ctx, image, l.Temp, false); err != nil {
-		return fmt.Errorf("snapshot %s for lease %d: %w", image, l.ID, err)
+	// A snapshot the warm pool has ready is as good as one made now, and
+	// is tagged and renamed just the same.
+	taken := s.cfg.Pool != nil && s.cfg.Pool.Take(l.Volume, l.Machine, l.Toolchain, l.ImageUUID, l.Temp)
+	if !taken {
+		if err := drv.Snapshot(ctx, image, l.Temp, false); err != nil {
+			return fmt.Errorf("snapshot %s for lease %d: %w", image, l.ID, err)
+		}
 	}
 	return drv.WriteTag(l.Temp, l.Tag)
 }

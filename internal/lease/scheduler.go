@@ -39,6 +39,8 @@ type Config struct {
 	IDs IDMark
 	// Observer hears of ended leases and failed deletes; nil for none.
 	Observer Observer
+	// Pool hands acquires ready-made snapshots; nil for none.
+	Pool Pool
 }
 
 // IDMark is a high-water mark of lease ids kept beside the volumes, so

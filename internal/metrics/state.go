@@ -14,6 +14,11 @@ type State struct {
 	WatchOverflows uint64         // inotify queue overflows since start
 	DBCommits      uint64         // database commits since start
 	DBSize         int64          // database file size in bytes
+	// The warm pool (serve --warm): snapshots ready now, and since
+	// start the acquires that took one (hits) or made their own
+	// (misses), the snapshots it made and those it removed unused.
+	WarmReady                                      int
+	WarmHits, WarmMisses, WarmRefills, WarmDrained uint64
 }
 
 var (
@@ -25,6 +30,12 @@ var (
 	descOverflow = prometheus.NewDesc("bmsched_watch_overflows_total", "Times the kernel's inotify queue overflowed, each costing a full rescan.", nil, nil)
 	descCommits  = prometheus.NewDesc("bmsched_db_commits_total", "Database write transactions committed (each pays two fsyncs).", nil, nil)
 	descSize     = prometheus.NewDesc("bmsched_db_size_bytes", "Size of the database file.", nil, nil)
+
+	descWarmReady   = prometheus.NewDesc("bmsched_warm_ready", "Snapshots the warm pool has ready for acquires.", nil, nil)
+	descWarmHits    = prometheus.NewDesc("bmsched_warm_hits_total", "Acquires that took a ready snapshot from the warm pool.", nil, nil)
+	descWarmMisses  = prometheus.NewDesc("bmsched_warm_misses_total", "Acquires of an image the warm pool keeps that found none ready and made their own.", nil, nil)
+	descWarmRefills = prometheus.NewDesc("bmsched_warm_refills_total", "Snapshots the warm pool made in the background.", nil, nil)
+	descWarmDrains  = prometheus.NewDesc("bmsched_warm_drains_total", "Warm snapshots removed unused: image replaced, machine retired or deleted, image idle, leftovers at start.", nil, nil)
 )
 
 // stateCollector reads the daemon's state at each scrape.
@@ -35,7 +46,8 @@ func newStateCollector(read func() (State, error)) prometheus.Collector {
 }
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLeases, descWaiting, descMachines, descStale, descEvents, descOverflow, descCommits, descSize} {
+	for _, d := range []*prometheus.Desc{descLeases, descWaiting, descMachines, descStale, descEvents, descOverflow, descCommits, descSize,
+		descWarmReady, descWarmHits, descWarmMisses, descWarmRefills, descWarmDrains} {
 		ch <- d
 	}
 }
@@ -64,4 +76,9 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descEvents, st.WatchEvents)
 	counter(descOverflow, st.WatchOverflows)
 	counter(descCommits, st.DBCommits)
+	gauge(descWarmReady, float64(st.WarmReady))
+	counter(descWarmHits, st.WarmHits)
+	counter(descWarmMisses, st.WarmMisses)
+	counter(descWarmRefills, st.WarmRefills)
+	counter(descWarmDrains, st.WarmDrained)
 }

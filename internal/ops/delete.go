@@ -244,6 +244,11 @@ func (o *Ops) finishDelete(op *db.Op, progress Progress) error {
 		o.giveUp(op, "new entries appeared")
 		return errkind.Errorf(errkind.Refused, "machine %s/%s gained entries while being deleted (%d snapshots, %d strays); it stays retiring", op.Volume, op.Machine, len(m.Snapshots), len(m.Strays))
 	}
+	// The machine is deleting, so the pool fills it no more: what it has
+	// ready goes now, or the directory could not be removed.
+	if err := o.drainPool(op.Volume, op.Machine); err != nil {
+		return o.failedLate(op, err)
+	}
 	if err := o.removeMachine(drv, op.Volume, o.paths(op.Volume, op.Machine), m, progress); err != nil {
 		return o.failedLate(op, err)
 	}

@@ -120,6 +120,13 @@ func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool)
 		}
 	}
 	if sweep && !anyLeased {
+		if !dryRun {
+			// The pool fills no machine without a link; whatever a
+			// crash or a race left of it goes before the directory.
+			if err := o.drainPool(rec.Volume, rec.Name); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		for _, r := range m.Revisions {
 			del(p.revision(r.Rev), "machine has no current link")
 		}

@@ -35,6 +35,29 @@ type Config struct {
 	Log      *slog.Logger
 	// CrashAt is a crash point armed by tests.
 	CrashAt crash.Point
+	// Pool is the warm pool, drained of a machine before its directory
+	// is removed; nil for none.
+	Pool Pool
+}
+
+// Pool is what the operator commands need of the warm pool
+// (internal/warm).
+type Pool interface {
+	// Drain removes every ready snapshot of the machine, after any being
+	// made, and fills it no more while it is not active.
+	Drain(volume, machine string) error
+}
+
+// drainPool empties the warm pool of a machine whose directory is about
+// to be removed.
+func (o *Ops) drainPool(volume, machine string) error {
+	if o.cfg.Pool == nil {
+		return nil
+	}
+	if err := o.cfg.Pool.Drain(volume, machine); err != nil {
+		return fmt.Errorf("drain the warm pool of %s/%s: %w", volume, machine, err)
+	}
+	return nil
 }
 
 // Ops runs operator commands against the inventory and the scheduler.

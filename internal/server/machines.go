@@ -143,6 +143,7 @@ func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
 	}
 	out := machineJSON(&m, leases)
 	s.addBootstraps(&out)
+	s.addWarm(&out)
 	writeJSON(w, out)
 }
 

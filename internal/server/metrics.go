@@ -24,6 +24,10 @@ func (s *Server) metricsState() (metrics.State, error) {
 	}
 	ws := s.watchStats()
 	st.WatchEvents, st.WatchOverflows = uint64(ws.Events), uint64(ws.Overflows)
+	if s.pool != nil {
+		w := s.pool.Stats()
+		st.WarmReady, st.WarmHits, st.WarmMisses, st.WarmRefills, st.WarmDrained = w.Ready, w.Hits, w.Misses, w.Refills, w.Drained
+	}
 	if st.DBSize, err = s.db.Size(); err != nil {
 		return st, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/bmsched/bmsched/internal/metrics"
 	"github.com/bmsched/bmsched/internal/ops"
 	"github.com/bmsched/bmsched/internal/rootlock"
+	"github.com/bmsched/bmsched/internal/warm"
 	"github.com/bmsched/bmsched/internal/watch"
 )
 
@@ -74,6 +75,10 @@ type Config struct {
 	// MetricsListen is a TCP HOST:PORT serving GET /metrics alone; "" for
 	// none (the Unix socket serves it in any case).
 	MetricsListen string
+
+	// Warm is the warm pool's configuration (serve --warm, --warm-for,
+	// --warm-idle); a zero one keeps no pool.
+	Warm warm.Config
 }
 
 // DefaultMaxHold is the longest release --hold unless serve --max-hold
@@ -92,7 +97,11 @@ type Server struct {
 	ids    *rootlock.IDs // the root's lease id mark
 	build  BuildUser
 
-	watch   *watch.Watcher // keeps the database true to the volumes (watch.go)
+	watch *watch.Watcher // keeps the database true to the volumes (watch.go)
+	// pool keeps snapshots ready for acquires (serve --warm). It runs
+	// with the pool off too: it removes warm snapshots left by a daemon
+	// that ran with it, and drains a machine being deleted.
+	pool    *warm.Pool
 	metrics *metrics.Metrics
 	mon     *monitor // what status tells beyond the database (monitor.go)
 	// metricsAddr is where serve --metrics-listen bound; "" when off.
@@ -146,6 +155,9 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	err = s.start()
 	if s.leases != nil {
 		defer s.leases.StopBackground()
+	}
+	if s.pool != nil {
+		defer s.pool.Stop()
 	}
 	if err != nil {
 		return err
@@ -286,9 +298,15 @@ func (s *Server) start() error {
 		s.log.Warn("initial scan incomplete", "err", err)
 	}
 	s.logStorage()
+	s.pool = warm.New(s.cfg.Warm, s.inv, s.db, s.log)
+	var pool lease.Pool // nil unless on: an acquire with the pool off is as it always was
+	if s.cfg.Warm.Enabled() {
+		pool = s.pool
+	}
 	s.leases = lease.New(lease.Config{
 		MaxLeases: s.cfg.MaxLeases, MaxPerMachine: s.cfg.MaxPerMachine, MaxPerUser: s.cfg.MaxPerUser,
 		BootID: boot, CrashAt: crash.Point(s.cfg.CrashAt), Log: s.log, IDs: s.ids, Observer: s.mon,
+		Pool: pool,
 	}, s.db, s.inv)
 	// Volumes found replaced by the first scan: their leases end before
 	// recovery would take their snapshots for vanished. Volumes seen for
@@ -311,9 +329,12 @@ func (s *Server) start() error {
 			s.log.Warn("rescan after recovery incomplete", "err", err)
 		}
 	}
+	// The pool's leftovers go before anything may fill it; a delete that
+	// recovery finishes drains the machine's through the ops hook.
+	s.pool.Start()
 	s.ops = ops.New(ops.Config{
 		Toolchains: s.cfg.Toolchains, UID: s.build.UID, GID: s.build.GID, BootID: boot, Log: s.log,
-		CrashAt: crash.Point(s.cfg.CrashAt),
+		CrashAt: crash.Point(s.cfg.CrashAt), Pool: s.pool,
 	}, s.db, s.inv, s.leases)
 	if err := s.ops.Recover(); err != nil {
 		s.recoveryFailed("operator commands", err)

@@ -35,6 +35,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mon.fill(&st)
+	st.Warm = s.warmStatus()
 	writeJSON(w, st)
 }
 

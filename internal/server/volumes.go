@@ -104,4 +104,9 @@ func (s *Server) actOnVolume(c inventory.VolumeChange) {
 	if s.watch != nil {
 		s.watch.RewatchVolume(c.Volume)
 	}
+	if s.pool != nil {
+		// Whatever the change, the pool's snapshots there are not known
+		// to be what it made: dropped, and removed once it is back.
+		s.pool.VolumeChanged(c.Volume)
+	}
 }

@@ -35,6 +35,10 @@ func (w *Watcher) handle(e fsnotify.Event) {
 	switch {
 	case entry == "":
 		w.volumeEntry(volume, machine, e.Op)
+	case fsscan.IsWarmName(entry):
+		// The warm pool's own snapshots come and go at every refill and
+		// take; the scan reads past them (ReadMachineDir), so no rescan
+		// would find anything.
 	case !strings.Contains(entry, "/"):
 		w.q.touchEntry(target{volume, machine}, entry, isLink(machine, entry))
 	}

@@ -453,3 +453,24 @@ func TestWatchRootMissing(t *testing.T) {
 		t.Errorf("New on a missing root: %v; want the op and the path", err)
 	}
 }
+
+// The warm pool's snapshots come and go with every refill and take: no
+// rescan for them, while any other entry of the directory still gets one.
+func TestWatchIgnoresWarm(t *testing.T) {
+	root := fixture(t)
+	r := newRecorder()
+	startWatcher(t, root, r, Config{Debounce: 10 * time.Millisecond})
+	dir := filepath.Join(root, "default", "m")
+	warm := filepath.Join(dir, ".bmsched-warm-gcc-1")
+	mustRun(t, os.Mkdir(warm, 0o755))
+	mustRun(t, os.Rename(warm, warm+"0"))
+	mustRun(t, os.Remove(warm+"0"))
+	// Well past the debounce: a rescan they asked for would have run.
+	time.Sleep(150 * time.Millisecond)
+	if n := r.count(mT); n != 0 {
+		t.Errorf("the warm pool's entries asked for %d rescans of the machine, want none: %+v", n, r.calls)
+	}
+	// Any other entry still does.
+	mustRun(t, os.WriteFile(filepath.Join(dir, "marker"), nil, 0o644))
+	r.waitCount(t, mT, 1)
+}
