@@ -18,7 +18,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 // BenchmarkLease measures the acquire+release cycle as a build worker does
@@ -33,7 +33,7 @@ func BenchmarkLease(b *testing.B) {
 	if _, err := exec.LookPath("btrfs"); err != nil {
 		b.Skip("btrfs-progs not installed")
 	}
-	mnt := loopbtrfs.TB(b)
+	mnt := loopbtrfstest.TB(b)
 	bin := buildBmsched(b)
 	drv := btrfs.NewBtrfs()
 

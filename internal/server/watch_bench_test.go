@@ -12,7 +12,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -23,7 +23,7 @@ import (
 //
 //	go test -run '^$' -bench LinkSwitchLatency -benchtime 100x ./internal/server/
 func BenchmarkLinkSwitchLatency(b *testing.B) {
-	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfs.TB(b)) })
+	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfstest.TB(b)) })
 	b.Run("plain", func(b *testing.B) { benchLinkSwitch(b, b.TempDir()) })
 }
 
