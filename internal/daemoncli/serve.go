@@ -93,8 +93,9 @@ func serve(c *cli.Context) error {
 		IdleTimeout:     c.Duration("idle-timeout"),
 		MaxConnsPerUser: c.Int("max-conns-per-user"),
 		// Crash points let the tests kill the daemon half way
-		// through a request; nothing else sets this.
-		CrashAt: os.Getenv(crash.EnvVar),
+		// through a request; only a build tagged bmsched_crash has
+		// them.
+		CrashAt: string(crash.Armed()),
 
 		Toolchains:   c.StringSlice("toolchains"),
 		Operators:    c.String("operators"),
