@@ -99,9 +99,7 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	var strays []api.Stray
 	var volumes []api.Volume
 	if len(specs) == 0 {
-		for _, st := range s.inv.Strays() {
-			strays = append(strays, api.Stray{Name: st.Name, Reason: st.Reason})
-		}
+		strays = s.inv.Strays()
 		vs, err := s.db.Volumes()
 		if err != nil {
 			abortStream("machines", err, s.log)
@@ -187,8 +185,6 @@ func machineJSON(m *db.Machine, leases []db.Lease) api.Machine {
 		}
 	}
 	sort.Slice(out.Snapshots, func(i, j int) bool { return out.Snapshots[i].Name < out.Snapshots[j].Name })
-	for _, st := range m.Strays {
-		out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
-	}
+	out.Strays = append(out.Strays, m.Strays...)
 	return out
 }
