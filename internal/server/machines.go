@@ -53,30 +53,16 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 	return db.Machine{}, errkind.Errorf(errkind.Usage, "machine %s exists in volumes %s: name it as VOLUME/%s", name, strings.Join(vols, ", "), name)
 }
 
+// listMachines answers `bmsched list`: the machines named by ?m=, or all
+// of them, streamed a page at a time, then (for all) the strays of the
+// root and the volumes.
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	specs := r.URL.Query()["m"]
-	var page []db.MachineAndLeases
-	for _, spec := range specs {
-		m, err := s.resolve(spec)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		ls, err := s.db.MachineLeases(m.Volume, m.Name)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		page = append(page, db.MachineAndLeases{Machine: m, Leases: ls})
-	}
-	var err error
-	if len(specs) == 0 {
-		// Read before the answer starts, so that a failure is answered
-		// as one.
-		if page, err = s.db.MachinePage("", streamPage); err != nil {
-			writeErr(w, err)
-			return
-		}
+	// Read before the answer starts, so that a failure is answered as one.
+	page, err := s.firstMachinePage(specs)
+	if err != nil {
+		writeErr(w, err)
+		return
 	}
 	ops, err := s.db.Ops()
 	if err != nil {
@@ -99,18 +85,46 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	var strays []api.Stray
 	var volumes []api.Volume
 	if len(specs) == 0 {
-		strays = s.inv.Strays()
-		vs, err := s.db.Volumes()
-		if err != nil {
-			abortStream("machines", err, s.log)
-		}
-		for _, v := range vs {
-			volumes = append(volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
-		}
+		strays, volumes = s.inv.Strays(), s.volumesJSON()
 	}
 	out.field("strays", strays, len(strays) == 0)
 	out.field("volumes", volumes, len(volumes) == 0)
 	_ = out.end()
+}
+
+// firstMachinePage is the machines specs name, with their leases, or the
+// first page of all machines when specs is empty.
+func (s *Server) firstMachinePage(specs []string) ([]db.MachineAndLeases, error) {
+	if len(specs) == 0 {
+		return s.db.MachinePage("", streamPage)
+	}
+	var page []db.MachineAndLeases
+	for _, spec := range specs {
+		m, err := s.resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		ls, err := s.db.MachineLeases(m.Volume, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		page = append(page, db.MachineAndLeases{Machine: m, Leases: ls})
+	}
+	return page, nil
+}
+
+// volumesJSON is the volumes the database knows, for the end of a list
+// already under way: a read that fails aborts the stream.
+func (s *Server) volumesJSON() []api.Volume {
+	vs, err := s.db.Volumes()
+	if err != nil {
+		abortStream("machines", err, s.log)
+	}
+	var out []api.Volume
+	for _, v := range vs {
+		out = append(out, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+	}
+	return out
 }
 
 func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
