@@ -21,11 +21,9 @@ import (
 // scripts use) carries out an add with add-start armed, and stops only
 // when asked.
 func TestReleaseDaemonIgnoresCrashPoint(t *testing.T) {
+	// bmsched, with this binary as the bmschedd beside it.
+	bin := publicBinary(t)
 	dir := t.TempDir()
-	bin := copyTestBinary(t, dir)
-	if err := os.Link(bin, filepath.Join(dir, "bmschedd")); err != nil {
-		t.Fatal(err)
-	}
 	machines := filepath.Join(dir, "machines")
 	src := filepath.Join(dir, "src")
 	if err := os.MkdirAll(filepath.Join(machines, "default"), 0o755); err != nil {

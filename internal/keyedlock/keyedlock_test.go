@@ -43,22 +43,13 @@ func TestExclusivePerKey(t *testing.T) {
 func TestOtherKeysDoNotWait(t *testing.T) {
 	var s Set[string]
 	unlockA := s.Lock("a")
-	done := make(chan struct{})
-	go func() {
-		s.Lock("b")()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-lockAndUnlock(&s, "b"):
 	case <-time.After(10 * time.Second):
 		t.Fatal("Lock(b) waited while only a was held")
 	}
 
-	got := make(chan struct{})
-	go func() {
-		s.Lock("a")()
-		close(got)
-	}()
+	got := lockAndUnlock(&s, "a")
 	select {
 	case <-got:
 		t.Fatal("Lock(a) returned while a was held")
@@ -76,4 +67,15 @@ func TestOtherKeysDoNotWait(t *testing.T) {
 	if n := s.Len(); n != 0 {
 		t.Errorf("%d keys after everything was unlocked, want 0", n)
 	}
+}
+
+// lockAndUnlock locks and unlocks key in a goroutine; the channel is
+// closed once it is done.
+func lockAndUnlock(s *Set[string], key string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		s.Lock(key)()
+		close(done)
+	}()
+	return done
 }
