@@ -23,11 +23,12 @@ func (o *Ops) applyGC(volume, machine string, pl gcPlan) ([]string, error) {
 		}
 		done = append(done, s.line(false))
 	}
-	if len(done) > 0 {
-		op := &db.Op{Volume: volume, Machine: machine}
-		for _, l := range done {
-			_ = o.db.AppendEvents(o.event(op, "gc", "%s", l))
-		}
+	op := &db.Op{Volume: volume, Machine: machine}
+	for _, l := range done {
+		_ = o.db.AppendEvents(o.event(op, "gc", "%s", l))
+	}
+	if len(pl) > 0 {
+		// Failed steps too may have changed the directory.
 		o.rescan(op)
 	}
 	return done, errors.Join(errs...)
