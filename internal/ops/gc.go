@@ -75,7 +75,7 @@ func (o *Ops) gcMachine(rec db.Machine, configured map[string]bool, dryRun bool)
 		return nil, nil // removed since the database was read
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gc of %s/%s: %w (nothing of it was changed; run gc again)", rec.Volume, rec.Name, err)
+		return nil, fmt.Errorf("gc of %s/%s: %w (nothing of it was changed: fix what keeps it from being read, then run gc again)", rec.Volume, rec.Name, err)
 	}
 	pl := planGC(m, o.paths(rec.Volume, rec.Name), leased, configured)
 	if dryRun {
