@@ -20,7 +20,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -113,7 +113,7 @@ func TestLeasePermissions(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			var base string
 			if driver == "btrfs" {
-				base = loopbtrfs.TB(t)
+				base = loopbtrfstest.TB(t)
 			} else {
 				base = t.TempDir()
 			}

@@ -8,14 +8,16 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/bmsched/bmsched/internal/daemoncli"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
 )
 
+// TestMain lets this test binary run as bmsched, bmschedd and
+// bmsched-stall, and first builds the daemon with its crash points (see
+// crashDaemon) for the scripts that arm one.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withCrashDaemon{m}, map[string]func(){
 		"bmsched":       func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
-		"bmschedd":      func() { os.Exit(daemoncli.Run(os.Args, os.Stdout, os.Stderr)) },
+		"bmschedd":      runDaemon,
 		"bmsched-stall": func() { os.Exit(stallMain()) },
 	})
 }
@@ -49,7 +51,8 @@ func TestScript(t *testing.T) {
 // setupScript gives each script a machines root ($MACHINES, with an empty
 // volume "default" at $VOL), a scratch directory on the same filesystem
 // ($SCRATCH), a database path ($DB), a short socket path ($SOCK, also in
-// BMSCHED_SOCKET), $DRIVER, and $CONTRIB (the repository's contrib/).
+// BMSCHED_SOCKET), $DRIVER, $CONTRIB (the repository's contrib/) and the
+// daemon with crash points.
 func setupScript(env *testscript.Env, driver string) error {
 	root := filepath.Join(env.WorkDir, "machines")
 	if driver == "btrfs" {
@@ -98,6 +101,9 @@ func setupScript(env *testscript.Env, driver string) error {
 		return err
 	}
 	env.Setenv("CONTRIB", contrib)
+	// The daemon with crash points, for the scripts that arm one (see
+	// runDaemon): scripts do not inherit the test's environment.
+	env.Setenv(crashDaemonEnv, os.Getenv(crashDaemonEnv))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 var (
@@ -79,7 +80,7 @@ type soak struct {
 }
 
 func newSoak(t *testing.T) *soak {
-	mnt := loopbtrfs.TB(t)
+	mnt := loopbtrfstest.TB(t)
 	s := &soak{t: t, bin: buildBmsched(t), root: filepath.Join(mnt, "machines"),
 		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))}
 	dir := t.TempDir() // the database stays off the machine volume (design §4)

@@ -61,7 +61,8 @@ type Snapshot struct {
 	Lease     *uint64 `json:"lease"`
 }
 
-// Stray is an entry outside the layout, with why.
+// Stray is an entry outside the layout, with why; the database stores it
+// in this shape too (db.Stray).
 type Stray struct {
 	Name   string `json:"name"`
 	Reason string `json:"reason"`

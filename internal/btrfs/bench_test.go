@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 // BenchmarkSnapshotDelete measures what bmsched does per VM run: a
 // writable snapshot of an image, and its deletion afterwards.
 func BenchmarkSnapshotDelete(b *testing.B) {
-	mnt := loopbtrfs.TB(b)
+	mnt := loopbtrfstest.TB(b)
 	d := btrfs.NewBtrfs()
 	src := filepath.Join(mnt, "image")
 	if err := d.Create(src); err != nil {

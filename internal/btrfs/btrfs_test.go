@@ -10,12 +10,12 @@ import (
 	"testing"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 // TestBtrfs runs on one loop-mounted btrfs: loop devices are few.
 func TestBtrfs(t *testing.T) {
-	mnt := loopbtrfs.TB(t)
+	mnt := loopbtrfstest.TB(t)
 	d := btrfs.NewBtrfs()
 	testDriver(t, d, mnt)
 

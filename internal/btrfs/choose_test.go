@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +54,7 @@ func TestForPathPlain(t *testing.T) {
 }
 
 func TestForPathBtrfs(t *testing.T) {
-	mnt := loopbtrfs.TB(t)
+	mnt := loopbtrfstest.TB(t)
 	for force, want := range map[string]string{"": "btrfs", "auto": "btrfs", "btrfs": "btrfs", "plain": "plain"} {
 		d, err := btrfs.ForPath(mnt, force)
 		if err != nil || d.Name() != want {

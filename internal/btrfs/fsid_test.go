@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 func TestFSInfoABI(t *testing.T) {
@@ -23,7 +23,7 @@ func TestFSInfoABI(t *testing.T) {
 // Every directory and subvolume of one btrfs has the filesystem's UUID;
 // a mount root is told from a directory; another filesystem differs.
 func TestFilesystemUUID(t *testing.T) {
-	mnt := loopbtrfs.TB(t)
+	mnt := loopbtrfstest.TB(t)
 	sub := filepath.Join(mnt, "sub")
 	if err := NewBtrfs().Create(sub); err != nil {
 		t.Fatal(err)

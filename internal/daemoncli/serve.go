@@ -5,18 +5,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/user"
-	"strconv"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/bmsched/bmsched/internal/api"
-	"github.com/bmsched/bmsched/internal/crash"
-	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/sdlisten"
 	"github.com/bmsched/bmsched/internal/server"
-	"github.com/bmsched/bmsched/internal/version"
 	"github.com/bmsched/bmsched/internal/warm"
 )
 
@@ -29,40 +23,12 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	switch c.String("driver") {
-	case "auto", "btrfs", "plain":
-	default:
-		return exitf(2, "--driver %q: use auto, btrfs or plain", c.String("driver"))
+	if err := checkServeFlags(c); err != nil {
+		return err
 	}
-	for _, f := range []string{"max-leases", "max-leases-per-machine", "max-leases-per-user", "max-conns-per-user"} {
-		if c.Int(f) < 0 {
-			return exitf(2, "--%s %d: use a positive number, or 0 for no limit", f, c.Int(f))
-		}
-	}
-	for _, t := range c.StringSlice("toolchains") {
-		if err := fsscan.ValidNewToolchain(t); err != nil {
-			return exitf(2, "--toolchains: %v", err)
-		}
-	}
-	var opsGID int
-	if g := c.String("operators"); g != "" {
-		grp, err := user.LookupGroup(g)
-		if err != nil {
-			return exitf(2, "--operators: %v", err)
-		}
-		opsGID, _ = strconv.Atoi(grp.Gid)
-	}
-	for _, f := range []string{"max-hold", "read-timeout", "idle-timeout"} {
-		if c.Duration(f) <= 0 {
-			return exitf(2, "--%s %s: must be positive", f, c.Duration(f))
-		}
-	}
-	switch d := c.Duration("reconcile-every"); {
-	case d < 0:
-		return exitf(2, "--reconcile-every %s: must not be negative (0 disables the reconcile)", d)
-	case d > 0 && d < time.Second:
-		// A full rescan every few nanoseconds spins a core.
-		return exitf(2, "--reconcile-every %s: must be at least 1s, or 0 to disable the reconcile", d)
+	opsGID, err := operatorsGID(c.String("operators"))
+	if err != nil {
+		return err
 	}
 	warmCfg, err := warmConfig(c)
 	if err != nil {
@@ -81,37 +47,10 @@ func serve(c *cli.Context) error {
 	defer stop()
 	ready, finish := startNotify(ctx, socketPath(ln, c.String("socket")), log)
 	defer finish()
-	err = server.Run(ctx, server.Config{
-		Machines: c.String("machines"),
-		DB:       c.String("db"),
-		Socket:   c.String("socket"),
-		Listener: ln,
-		Driver:   c.String("driver"),
-		Log:      log,
-
-		MaxLeases:     c.Int("max-leases"),
-		MaxPerMachine: c.Int("max-leases-per-machine"),
-		MaxPerUser:    c.Int("max-leases-per-user"),
-		MaxHold:       c.Duration("max-hold"),
-
-		ReadTimeout:     c.Duration("read-timeout"),
-		IdleTimeout:     c.Duration("idle-timeout"),
-		MaxConnsPerUser: c.Int("max-conns-per-user"),
-		// Crash points let the tests kill the daemon half way
-		// through a request; nothing else sets this.
-		CrashAt: os.Getenv(crash.EnvVar),
-
-		Toolchains:   c.StringSlice("toolchains"),
-		Operators:    c.String("operators"),
-		OperatorsGID: opsGID,
-		GCOnBoot:     c.Bool("gc-on-boot"),
-		BuildUser:    c.String("build-user"),
-
-		ReconcileEvery: c.Duration("reconcile-every"),
-		Version:        version.Get().Version,
-		MetricsListen:  c.String("metrics-listen"),
-		Warm:           warmCfg,
-	}, ready)
+	cfg := serveConfig(c, log, opsGID)
+	cfg.Listener = ln
+	cfg.Warm = warmCfg
+	err = server.Run(ctx, cfg, ready)
 	if errors.Is(err, fs.ErrPermission) {
 		// Refused: the database or a directory is not this user's.
 		return exitf(api.ExitRefused, "%v", err)

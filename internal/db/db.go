@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/bmsched/bmsched/internal/broadcast"
 	"github.com/bmsched/bmsched/migrations"
 )
 
@@ -49,7 +50,7 @@ type DB struct {
 	// group lets concurrent lease updates share commits.
 	group groupCommit
 	// appended wakes those following the event log (events.go).
-	appended eventSignal
+	appended broadcast.Signal
 	// file is what Verify found before bbolt mapped the file.
 	file FileReport
 	// commits counts the write transactions committed (commits.go).

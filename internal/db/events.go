@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,7 +27,7 @@ func (d *DB) appendEvents(tx *bolt.Tx, events []Event) error {
 	// Followers are woken once the events can be read, not before; a
 	// transaction that is rolled back (or a Batch function run again)
 	// wakes nobody.
-	tx.OnCommit(d.appended.notify)
+	tx.OnCommit(d.appended.Notify)
 	b := tx.Bucket(bucketEvents)
 	var last uint64
 	for i := range events {
@@ -104,31 +103,4 @@ func (d *DB) LastEvents(n int) ([]Event, error) {
 // that appends events is done. A follower takes it before reading the
 // newest events and then waits on it: nothing appended in between can be
 // missed, and nobody polls.
-func (d *DB) EventsAppended() <-chan struct{} { return d.appended.wait() }
-
-// eventSignal is a channel closed and replaced at every notify; its zero
-// value is ready to use.
-type eventSignal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *eventSignal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *eventSignal) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		// Made again only when someone waits: most commits have no
-		// follower to wake.
-		close(s.ch)
-		s.ch = nil
-	}
-}
+func (d *DB) EventsAppended() <-chan struct{} { return d.appended.Wait() }

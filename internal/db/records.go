@@ -1,6 +1,10 @@
 package db
 
-import "time"
+import (
+	"time"
+
+	"github.com/bmsched/bmsched/internal/api"
+)
 
 // Subvol is what the database keeps of a subvolume.
 type Subvol struct {
@@ -33,11 +37,9 @@ type Snapshot struct {
 	Subvol
 }
 
-// Stray is an entry outside the layout's grammar.
-type Stray struct {
-	Name   string `json:"name"`
-	Reason string `json:"reason"`
-}
+// Stray is an entry outside the layout's grammar. It is stored as the
+// API shows it: one definition, in api.
+type Stray = api.Stray
 
 // Machine is a machine directory as last scanned, plus what only bmsched
 // knows of it (that a delete is draining it).

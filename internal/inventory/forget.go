@@ -21,7 +21,7 @@ func (inv *Inventory) Forget(volume, name string, entries []string) error {
 	if len(entries) == 0 || !inv.Available(volume) {
 		return nil // nothing to drop, or markUnavailable has the say
 	}
-	unlock := inv.scanMu.lock(volume + "/" + name)
+	unlock := inv.scanMu.Lock(volume + "/" + name)
 	defer unlock()
 	old, ok, err := inv.DB.Machine(volume, name)
 	if err != nil || !ok {
@@ -37,7 +37,7 @@ func (inv *Inventory) Forget(volume, name string, entries []string) error {
 	if next := without(old, gone); len(next.Snapshots) == len(old.Snapshots) && len(next.Temps) == len(old.Temps) {
 		return nil
 	}
-	defer inv.notify()
+	defer inv.changed.Notify()
 	return inv.DB.UpdateMachine(volume, name, func(cur *db.Machine) (*db.Machine, []db.Event, error) {
 		if cur == nil || !inv.Available(volume) {
 			return cur, nil, nil

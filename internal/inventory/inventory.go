@@ -11,9 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/broadcast"
 	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
+	"github.com/bmsched/bmsched/internal/keyedlock"
 )
 
 // Inventory is the machines root and the database that mirrors it.
@@ -28,10 +30,9 @@ type Inventory struct {
 	// scanMu serialises scans of one machine directory, so that two
 	// rescans racing on the same directory cannot store an older view
 	// over a newer one.
-	scanMu keyedMutex
+	scanMu keyedlock.Set[string]
 
-	changedMu sync.Mutex
-	changed   chan struct{} // closed and replaced after every stored rescan
+	changed broadcast.Signal // notified after every stored rescan
 
 	// vols is what is known of each volume's filesystem (volumes.go),
 	// under mu; volMu serialises the probes that change it.
@@ -62,7 +63,7 @@ func New(root string, d *db.DB, driver string) (*Inventory, error) {
 	default:
 		return nil, fmt.Errorf("unknown storage driver %q: use auto, btrfs or plain", driver)
 	}
-	inv := &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, changed: make(chan struct{}), vols: map[string]db.Volume{}}
+	inv := &Inventory{Root: root, DB: d, force: driver, drivers: map[string]btrfs.Driver{}, vols: map[string]db.Volume{}}
 	if err := inv.loadVolumes(); err != nil {
 		return nil, err
 	}
@@ -71,18 +72,7 @@ func New(root string, d *db.DB, driver string) (*Inventory, error) {
 
 // Changed returns a channel closed at the next stored rescan of any
 // machine: how a delete learns that a snapshot disappeared without polling.
-func (inv *Inventory) Changed() <-chan struct{} {
-	inv.changedMu.Lock()
-	defer inv.changedMu.Unlock()
-	return inv.changed
-}
-
-func (inv *Inventory) notify() {
-	inv.changedMu.Lock()
-	close(inv.changed)
-	inv.changed = make(chan struct{})
-	inv.changedMu.Unlock()
-}
+func (inv *Inventory) Changed() <-chan struct{} { return inv.changed.Wait() }
 
 // Driver returns the storage driver of a volume, choosing it on first use.
 func (inv *Inventory) Driver(volume string) (btrfs.Driver, error) {

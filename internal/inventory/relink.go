@@ -18,7 +18,7 @@ func (inv *Inventory) Relink(volume, name, source string) (bool, error) {
 	if ok, err := inv.CheckVolume(volume); !ok || err != nil {
 		return false, err
 	}
-	unlock := inv.scanMu.lock(volume + "/" + name)
+	unlock := inv.scanMu.Lock(volume + "/" + name)
 	defer unlock()
 	old, ok, err := inv.DB.Machine(volume, name)
 	if err != nil || !ok || old.State == string(fsscan.Unavailable) {

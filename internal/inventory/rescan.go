@@ -106,7 +106,7 @@ func (inv *Inventory) rescanMany(volume string, names []string, source string) e
 	var errs []error
 	scans := make([]scan, 0, len(names))
 	for _, name := range names {
-		unlock := inv.scanMu.lock(volume + "/" + name)
+		unlock := inv.scanMu.Lock(volume + "/" + name)
 		defer unlock()
 		sc, err := inv.scanDir(volume, name)
 		if err != nil {

@@ -37,7 +37,7 @@ func (inv *Inventory) store(source string, scans []scan) error {
 	if len(changed) == 0 {
 		return nil
 	}
-	defer inv.notify()
+	defer inv.changed.Notify()
 	return inv.DB.UpdateMachines(keys, func(i int, old *db.Machine) (*db.Machine, []db.Event, error) {
 		sc := changed[i]
 		if !inv.Available(sc.volume) {

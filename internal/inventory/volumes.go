@@ -249,7 +249,7 @@ func (inv *Inventory) markUnavailable(volume string) error {
 			return err
 		}
 	}
-	inv.notify()
+	inv.changed.Notify()
 	return nil
 }
 

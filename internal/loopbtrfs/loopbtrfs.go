@@ -1,6 +1,7 @@
 // Package loopbtrfs makes a small, real btrfs filesystem on a loop device,
 // for tests (of several packages), testscript scripts and the demo, which
-// must exercise the kernel's btrfs and not a stand-in.
+// must exercise the kernel's btrfs and not a stand-in. Tests take one
+// with loopbtrfstest.TB, kept apart so that no program links testing.
 //
 // It needs root, btrfs-progs and util-linux. Loop devices are a scarce,
 // machine-wide resource, so every path out of Mount, failure included,

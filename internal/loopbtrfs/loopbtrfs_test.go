@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"golang.org/x/sys/unix"
 )
 
 func TestTB(t *testing.T) {
-	mnt := loopbtrfs.TB(t)
+	mnt := loopbtrfstest.TB(t)
 	if !onBtrfs(t, mnt) {
 		t.Fatalf("%s is not a btrfs mount", mnt)
 	}
@@ -107,7 +108,7 @@ func TestMountRefuses(t *testing.T) {
 func requireAvailable(t *testing.T) {
 	t.Helper()
 	if err := loopbtrfs.Available(); err != nil {
-		if os.Getenv(loopbtrfs.RequireEnv) == "1" {
+		if os.Getenv(loopbtrfstest.RequireEnv) == "1" {
 			t.Fatal(err)
 		}
 		t.Skip(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 // TestMain lets the test binary play a test process that mounts a loop
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 // the next taker of that slot: the mount, the loop device, the image.
 func TestReclaimAfterDeath(t *testing.T) {
 	if err := loopbtrfs.Available(); err != nil {
-		if os.Getenv(loopbtrfs.RequireEnv) == "1" {
+		if os.Getenv(loopbtrfstest.RequireEnv) == "1" {
 			t.Fatal(err)
 		}
 		t.Skip(err)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/bmsched/bmsched/internal/btrfs"
@@ -21,6 +20,7 @@ import (
 	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
+	"github.com/bmsched/bmsched/internal/keyedlock"
 	"github.com/bmsched/bmsched/internal/lease"
 )
 
@@ -68,8 +68,7 @@ type Ops struct {
 	leases *lease.Scheduler
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // one command per machine at a time
+	locks keyedlock.Set[string] // one command per machine at a time
 }
 
 // New returns the operator commands.
@@ -77,23 +76,14 @@ func New(cfg Config, d *db.DB, inv *inventory.Inventory, ls *lease.Scheduler) *O
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Ops{cfg: cfg, db: d, inv: inv, leases: ls, log: cfg.Log, locks: map[string]*sync.Mutex{}}
+	return &Ops{cfg: cfg, db: d, inv: inv, leases: ls, log: cfg.Log}
 }
 
 // lock serialises commands on one machine. A command that finds another
 // under way on the same machine waits for it: both are short except
 // delete, whose wait releases nothing it would need.
 func (o *Ops) lock(volume, machine string) func() {
-	key := volume + "/" + machine
-	o.mu.Lock()
-	l := o.locks[key]
-	if l == nil {
-		l = &sync.Mutex{}
-		o.locks[key] = l
-	}
-	o.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return o.locks.Lock(volume + "/" + machine)
 }
 
 // lockFor is lock for a client's request: a request whose client gave up

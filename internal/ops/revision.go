@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bmsched/bmsched/internal/btrfs"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/errkind"
 	"github.com/bmsched/bmsched/internal/proc"
@@ -52,6 +53,29 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	if err != nil {
 		return err
 	}
+	if err := o.journalMaking(op, p, src); err != nil {
+		return err
+	}
+	o.cfg.CrashAt.At(op.Kind + "-start")
+	made, err := o.makeRevision(ctx, op, p, drv, src, progress)
+	if err != nil {
+		return err
+	}
+	if err := o.ownAndRename(op, drv, made, p.revision(op.Rev), owner); err != nil {
+		return err
+	}
+	o.cfg.CrashAt.At(op.Kind + "-renamed")
+	op.Step = "placed"
+	if err := o.db.PutOp(op); err != nil {
+		return err
+	}
+	o.cfg.CrashAt.At(op.Kind + "-placed")
+	return nil
+}
+
+// journalMaking refuses a revision already in place, then records the
+// temporary the new one is made under before anything is made.
+func (o *Ops) journalMaking(op *db.Op, p paths, src Source) error {
 	final := p.revision(op.Rev)
 	if _, err := os.Lstat(final); err == nil {
 		return errkind.Errorf(errkind.Refused, "revision %d of %s/%s already exists (%s): choose another --rev", op.Rev, op.Volume, op.Machine, final)
@@ -62,34 +86,33 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	} else {
 		op.Temp = p.temp("add", op.ID)
 	}
-	if err := o.db.PutOp(op); err != nil {
-		return err
-	}
+	return o.db.PutOp(op)
+}
 
-	o.cfg.CrashAt.At(op.Kind + "-start")
-	var made string // the new subvolume, under the temporary name
-	if src.Stream != nil {
-		if drv.Name() != "btrfs" {
-			return errkind.Errorf(errkind.Refused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
-		}
-		if made, err = receive(ctx, op.Temp, src.Stream, progress, func(pid int) error {
-			op.ReceivePID = pid
-			op.ReceiveStart, _ = proc.StartTime(pid)
-			return o.db.PutOp(op)
-		}); err != nil {
-			return err
-		}
-	} else {
+// makeRevision makes the new subvolume under the temporary, from a
+// stream or a snapshot, and returns its path.
+func (o *Ops) makeRevision(ctx context.Context, op *db.Op, p paths, drv btrfs.Driver, src Source, progress Progress) (string, error) {
+	if src.Stream == nil {
 		if err := drv.Snapshot(ctx, src.From, op.Temp, false); err != nil {
-			return fmt.Errorf("snapshot --from: %w", err)
+			return "", fmt.Errorf("snapshot --from: %w", err)
 		}
-		made = op.Temp
+		return op.Temp, nil
 	}
+	if drv.Name() != "btrfs" {
+		return "", errkind.Errorf(errkind.Refused, "--receive needs a btrfs volume; %s is on plain directories: use --from PATH", p.dir)
+	}
+	return receive(ctx, op.Temp, src.Stream, progress, func(pid int) error {
+		op.ReceivePID = pid
+		op.ReceiveStart, _ = proc.StartTime(pid)
+		return o.db.PutOp(op)
+	})
+}
 
-	// The manual's ownership steps: writable, chown, read-only. The
-	// rename goes between, while it is writable: the kernel refuses to
-	// move a read-only subvolume to another directory (as out of a
-	// receive directory).
+// ownAndRename does the manual's ownership steps on made: writable,
+// chown, read-only. The rename to final goes between, while it is
+// writable: the kernel refuses to move a read-only subvolume to another
+// directory (as out of a receive directory).
+func (o *Ops) ownAndRename(op *db.Op, drv btrfs.Driver, made, final string, owner *Owner) error {
 	uid, gid := o.cfg.UID, o.cfg.GID
 	if owner != nil {
 		uid, gid = owner.UID, owner.GID
@@ -110,7 +133,7 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 	if err := drv.SetReadOnly(final, true); err != nil {
 		// It was renamed without replacing anything, so it is ours to take
 		// back: no writable revision is left in place.
-		if derr := drv.Delete(ctx, final); derr != nil {
+		if derr := drv.Delete(context.Background(), final); derr != nil {
 			return fmt.Errorf("%w (and deleting the unfinished revision %s: %v)", err, final, derr)
 		}
 		return err
@@ -120,12 +143,6 @@ func (o *Ops) placeRevision(ctx context.Context, op *db.Op, p paths, src Source,
 			return fmt.Errorf("remove receive directory: %w", err)
 		}
 	}
-	o.cfg.CrashAt.At(op.Kind + "-renamed")
-	op.Step = "placed"
-	if err := o.db.PutOp(op); err != nil {
-		return err
-	}
-	o.cfg.CrashAt.At(op.Kind + "-placed")
 	return nil
 }
 
@@ -214,4 +231,14 @@ func (o *Ops) renamedIntoPlace(op *db.Op) bool {
 	}
 	ents, err := os.ReadDir(op.Temp)
 	return errors.Is(err, fs.ErrNotExist) || (err == nil && len(ents) == 0 && op.Temp != p.temp("add", op.ID))
+}
+
+// sealRevision makes sure the revision a command placed is read-only: a
+// crash may have come between its rename and its last flag change.
+func (o *Ops) sealRevision(op *db.Op) error {
+	drv, err := o.driver(op.Volume)
+	if err != nil {
+		return err
+	}
+	return drv.SetReadOnly(o.paths(op.Volume, op.Machine).revision(op.Rev), true)
 }

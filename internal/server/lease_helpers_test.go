@@ -14,7 +14,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -24,7 +24,7 @@ import (
 // devices are few.
 func forEachDriver(t *testing.T, f func(t *testing.T, base string)) {
 	t.Run("btrfs", func(t *testing.T) {
-		f(t, loopbtrfs.TB(t))
+		f(t, loopbtrfstest.TB(t))
 	})
 	t.Run("plain", func(t *testing.T) {
 		f(t, t.TempDir())

@@ -53,11 +53,13 @@ func (s *Server) resolve(spec string) (db.Machine, error) {
 	return db.Machine{}, errkind.Errorf(errkind.Usage, "machine %s exists in volumes %s: name it as VOLUME/%s", name, strings.Join(vols, ", "), name)
 }
 
+// listMachines answers `bmsched list`: the machines named by ?m=, or all
+// of them, streamed a page at a time, then (for all) the strays of the
+// root and the volumes.
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	specs := r.URL.Query()["m"]
-	// Read before the answer starts, so that a failure is answered as
-	// one.
-	page, err := s.firstPage(specs)
+	// Read before the answer starts, so that a failure is answered as one.
+	page, err := s.firstMachinePage(specs)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -83,16 +85,16 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	var strays []api.Stray
 	var volumes []api.Volume
 	if len(specs) == 0 {
-		strays, volumes = s.rootFields()
+		strays, volumes = s.inv.Strays(), s.volumesJSON()
 	}
 	out.field("strays", strays, len(strays) == 0)
 	out.field("volumes", volumes, len(volumes) == 0)
 	_ = out.end()
 }
 
-// firstPage is the machines that list names, with their leases, or the
-// first page of all of them when it names none.
-func (s *Server) firstPage(specs []string) ([]db.MachineAndLeases, error) {
+// firstMachinePage is the machines specs name, with their leases, or the
+// first page of all machines when specs is empty.
+func (s *Server) firstMachinePage(specs []string) ([]db.MachineAndLeases, error) {
 	if len(specs) == 0 {
 		return s.db.MachinePage("", streamPage)
 	}
@@ -111,23 +113,18 @@ func (s *Server) firstPage(specs []string) ([]db.MachineAndLeases, error) {
 	return page, nil
 }
 
-// rootFields are what a list of every machine ends with: the strays of
-// the root and its volumes, and the volumes. The answer has begun, so a
-// failure aborts it.
-func (s *Server) rootFields() ([]api.Stray, []api.Volume) {
-	var strays []api.Stray
-	for _, st := range s.inv.Strays() {
-		strays = append(strays, api.Stray{Name: st.Name, Reason: st.Reason})
-	}
+// volumesJSON is the volumes the database knows, for the end of a list
+// already under way: a read that fails aborts the stream.
+func (s *Server) volumesJSON() []api.Volume {
 	vs, err := s.db.Volumes()
 	if err != nil {
 		abortStream("machines", err, s.log)
 	}
-	var volumes []api.Volume
+	var out []api.Volume
 	for _, v := range vs {
-		volumes = append(volumes, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
+		out = append(out, api.Volume{Name: v.Name, State: v.State, FS: v.FS, Type: v.Type, Mount: v.Mount, Since: v.Since})
 	}
-	return strays, volumes
+	return out
 }
 
 func (s *Server) showMachine(w http.ResponseWriter, r *http.Request) {
@@ -203,8 +200,6 @@ func machineJSON(m *db.Machine, leases []db.Lease) api.Machine {
 		}
 	}
 	sort.Slice(out.Snapshots, func(i, j int) bool { return out.Snapshots[i].Name < out.Snapshots[j].Name })
-	for _, st := range m.Strays {
-		out.Strays = append(out.Strays, api.Stray{Name: st.Name, Reason: st.Reason})
-	}
+	out.Strays = append(out.Strays, m.Strays...)
 	return out
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/db"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -19,7 +19,7 @@ import (
 // its machines and leases are kept, and the volume resumes once mounted.
 func TestFirstSightOfAnUnmountedVolume(t *testing.T) {
 	root, _ := newRoot(t, t.TempDir())
-	fs := loopbtrfs.TB(t)
+	fs := loopbtrfstest.TB(t)
 	disk := filepath.Join(root, "disk")
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestFirstSightOfAnUnmountedVolume(t *testing.T) {
 // is mounted again.
 func TestRecoveryWhenTheVolumeIsBack(t *testing.T) {
 	root, _ := newRoot(t, t.TempDir())
-	fs := loopbtrfs.TB(t)
+	fs := loopbtrfstest.TB(t)
 	disk := filepath.Join(root, "disk")
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)

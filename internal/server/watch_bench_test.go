@@ -15,7 +15,7 @@ import (
 
 	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/btrfs"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 	"github.com/bmsched/bmsched/internal/server"
 )
 
@@ -28,7 +28,7 @@ import (
 //
 //	go test -run '^$' -bench LinkSwitchLatency -benchtime 100x ./internal/server/
 func BenchmarkLinkSwitchLatency(b *testing.B) {
-	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfs.TB(b), 0) })
+	b.Run("btrfs", func(b *testing.B) { benchLinkSwitch(b, loopbtrfstest.TB(b), 0) })
 	b.Run("plain", func(b *testing.B) { benchLinkSwitch(b, b.TempDir(), 0) })
 	b.Run("btrfs-churn16", func(b *testing.B) { benchLinkSwitch(b, bigBtrfs(b), 16) })
 	b.Run("plain-churn16", func(b *testing.B) { benchLinkSwitch(b, b.TempDir(), 16) })

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 func TestCompare(t *testing.T) {
@@ -38,12 +39,12 @@ func TestCompare(t *testing.T) {
 // WatchMounts hears each mount and unmount.
 func TestProbeAndWatch(t *testing.T) {
 	if err := loopbtrfs.Available(); err != nil {
-		if os.Getenv(loopbtrfs.RequireEnv) == "1" {
+		if os.Getenv(loopbtrfstest.RequireEnv) == "1" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	fs1 := loopbtrfs.TB(t)
+	fs1 := loopbtrfstest.TB(t)
 	vol := filepath.Join(fs1, "vol")
 	if err := os.Mkdir(vol, 0o755); err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func TestProbeAndWatch(t *testing.T) {
 	if err := WatchMounts(ctx, func() { changed <- struct{}{} }); err != nil {
 		t.Fatal(err)
 	}
-	fs2 := loopbtrfs.TB(t)
+	fs2 := loopbtrfstest.TB(t)
 	quiet(changed, 200*time.Millisecond) // the second loop mount's own events
 	if out, err := exec.Command("mount", "--bind", fs2, vol).CombinedOutput(); err != nil {
 		t.Fatalf("mount --bind: %v: %s", err, out)
@@ -133,12 +134,12 @@ func TestProbeIDFile(t *testing.T) {
 // another filesystem to bmsched: the same filesystem UUID is not enough.
 func TestProbeTellsSubvolumesApart(t *testing.T) {
 	if err := loopbtrfs.Available(); err != nil {
-		if os.Getenv(loopbtrfs.RequireEnv) == "1" {
+		if os.Getenv(loopbtrfstest.RequireEnv) == "1" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	fs := loopbtrfs.TB(t)
+	fs := loopbtrfstest.TB(t)
 	sub := filepath.Join(fs, "sub")
 	if out, err := exec.Command("btrfs", "subvolume", "create", sub).CombinedOutput(); err != nil {
 		t.Fatalf("btrfs subvolume create: %v: %s", err, out)

@@ -14,12 +14,12 @@ import (
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/fsscan"
 	"github.com/bmsched/bmsched/internal/inventory"
-	"github.com/bmsched/bmsched/internal/loopbtrfs"
+	"github.com/bmsched/bmsched/internal/loopbtrfs/loopbtrfstest"
 )
 
 // forEachDriver runs f on a loop-mounted btrfs and on plain directories.
 func forEachDriver(t *testing.T, f func(t *testing.T, env *env)) {
-	t.Run("btrfs", func(t *testing.T) { f(t, newEnv(t, loopbtrfs.TB(t), "btrfs")) })
+	t.Run("btrfs", func(t *testing.T) { f(t, newEnv(t, loopbtrfstest.TB(t), "btrfs")) })
 	t.Run("plain", func(t *testing.T) { f(t, newEnv(t, t.TempDir(), "plain")) })
 }
 
