@@ -1,6 +1,9 @@
 package fsscan
 
-import "github.com/bmsched/bmsched/internal/btrfs"
+import (
+	"github.com/bmsched/bmsched/internal/api"
+	"github.com/bmsched/bmsched/internal/btrfs"
+)
 
 // EntryType is the file type of a directory entry, as lstat sees it.
 type EntryType int
@@ -63,11 +66,9 @@ type Snapshot struct {
 	Image     string // name of the image whose UUID is Info.ParentUUID; "" when unknown
 }
 
-// Stray is an entry outside the grammar, or one that breaks its rules.
-type Stray struct {
-	Name   string
-	Reason string
-}
+// Stray is an entry outside the grammar, or one that breaks its rules:
+// the one definition, which the database stores and the answers carry.
+type Stray = api.Stray
 
 // Machine is a classified machine directory. Its slices are never nil, so
 // that they encode as JSON arrays.

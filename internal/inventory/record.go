@@ -33,9 +33,7 @@ func record(volume, dir string, m *fsscan.Machine, now time.Time) *db.Machine {
 	for _, s := range m.Snapshots {
 		r.Snapshots = append(r.Snapshots, db.Snapshot{Name: s.Name, Toolchain: s.Toolchain, ID: s.ID, Image: s.Image, Subvol: subvol(s.Info)})
 	}
-	for _, s := range m.Strays {
-		r.Strays = append(r.Strays, db.Stray{Name: s.Name, Reason: s.Reason})
-	}
+	r.Strays = append(r.Strays, m.Strays...)
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/api"
 	"github.com/bmsched/bmsched/internal/errkind"
 )
 
@@ -20,18 +21,9 @@ type waiter struct {
 	reason   string        // why it still waits
 }
 
-// Waiting describes one queued request, for `bmsched leases --waiting`.
-type Waiting struct {
-	Position  int       `json:"position"`
-	Volume    string    `json:"volume"`
-	Machine   string    `json:"machine"`
-	Toolchain string    `json:"toolchain"`
-	Priority  int       `json:"priority"`
-	Since     time.Time `json:"since"`
-	UID       uint32    `json:"uid"`
-	Label     string    `json:"label,omitempty"`
-	Reason    string    `json:"reason"`
-}
+// Waiting describes one queued request, for `bmsched leases --waiting`:
+// the answer's own type, built here where the queue is known.
+type Waiting = api.Waiting
 
 // admit takes a capacity slot for req, waiting up to req.Wait in the
 // queue. Every request goes through the queue, so that a new request can

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bmsched/bmsched/internal/broadcast"
 	"github.com/bmsched/bmsched/internal/crash"
 	"github.com/bmsched/bmsched/internal/db"
 	"github.com/bmsched/bmsched/internal/inventory"
@@ -65,7 +66,7 @@ type Scheduler struct {
 	total    int               // slots in use on the host
 	queue    []*waiter         // waiting requests, in service order
 	arrival  uint64            // arrival counter for the queue
-	changed  chan struct{}     // closed and replaced at every lease change
+	changed  broadcast.Signal  // notified at every lease change
 	closed   map[string]int    // machines whose acquires are refused (being deleted)
 	inflight map[string]int    // acquires past the gate, not yet live or failed
 
@@ -125,7 +126,6 @@ func New(cfg Config, d *db.DB, inv *inventory.Inventory) *Scheduler {
 		used: map[string]int{},
 
 		userAcquiring: map[uint32]int{},
-		changed:       make(chan struct{}),
 		kick:          make(chan struct{}, 1),
 		stop:          make(chan struct{}),
 	}
@@ -158,17 +158,11 @@ func (s *Scheduler) StopBackground() {
 // Changed returns a channel that is closed at the next change of any
 // lease: how a delete waits for a machine's leases to drain without
 // polling.
-func (s *Scheduler) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
+func (s *Scheduler) Changed() <-chan struct{} { return s.changed.Wait() }
 
-// notifyLocked wakes every Changed waiter. s.mu must be held.
-func (s *Scheduler) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+// notifyLocked wakes every Changed waiter. s.mu is held, so that the
+// change it announces is whole before anyone looks.
+func (s *Scheduler) notifyLocked() { s.changed.Notify() }
 
 func (s *Scheduler) wakeReaper() {
 	select {

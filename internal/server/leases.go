@@ -169,7 +169,7 @@ func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
 			if only != nil && (wt.Volume != only.Volume || wt.Machine != only.Name) {
 				continue
 			}
-			waiting = append(waiting, api.Waiting(wt))
+			waiting = append(waiting, wt)
 		}
 	}
 	out.field("waiting", waiting, len(waiting) == 0)
