@@ -33,9 +33,5 @@ func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	return cliapp.SignalContext(c)
 }
 
-func stopSignals(ctx context.Context) (context.Context, context.CancelFunc) {
-	return cliapp.StopSignals(ctx)
-}
-
 // DefaultTimeout is the global --timeout.
 const DefaultTimeout time.Duration = cliapp.DefaultTimeout

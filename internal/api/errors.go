@@ -1,7 +1,5 @@
 package api
 
-import "fmt"
-
 // Exit codes of the CLI contract (design §5). The daemon puts the code in
 // every error it answers, so that the client need not guess it from the
 // HTTP status.
@@ -26,12 +24,6 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Message }
-
-// Errorf makes an Error with an exit code: for the client and the
-// daemon's edges. The daemon's core returns errkind errors instead.
-func Errorf(exit int, format string, args ...any) *Error {
-	return &Error{Message: fmt.Sprintf(format, args...), Exit: exit}
-}
 
 // HTTPStatus maps an exit code onto the status the daemon answers with.
 func HTTPStatus(exit int) int {
