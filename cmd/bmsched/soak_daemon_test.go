@@ -71,6 +71,11 @@ func (s *soak) startDaemon(crashAt ...string) {
 	cmd := exec.Command(s.bin, "serve", "--machines", s.root, "--db", s.db, "--socket", s.sock, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = log, log
 	if len(crashAt) > 0 {
+		// Only a daemon built with the tag bmsched_crash has crash
+		// points (TestMain builds it): bmschedd serve, as bmsched serve
+		// runs it.
+		cmd = exec.Command(os.Getenv(crashDaemonEnv), cmd.Args[1:]...)
+		cmd.Stdout, cmd.Stderr = log, log
 		cmd.Env = append(os.Environ(), crash.EnvVar+"="+crashAt[0])
 	}
 	// A soak that is itself killed must not leave a daemon holding files
