@@ -148,12 +148,13 @@ func leasesCommand() *cli.Command {
 			if c.Bool("waiting") {
 				q.Set("waiting", "1")
 			}
-			var out api.Leases
-			if err := client(c).Do(c.Context, "GET", "/v1/leases?"+q.Encode(), nil, &out); err != nil {
-				return err
-			}
+			path := "/v1/leases?" + q.Encode()
 			if c.Bool("json") {
-				return printJSON(c.App.Writer, out)
+				return printRaw(c, path)
+			}
+			var out api.Leases
+			if err := client(c).Do(c.Context, "GET", path, nil, &out); err != nil {
+				return err
 			}
 			return printLeases(c, out)
 		},

@@ -85,6 +85,26 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
+// Raw sends a request and returns the whole body of a successful answer
+// as the daemon wrote it: for --json, whose output is the daemon's JSON,
+// written in the indented form the client prints, so that printing it
+// costs no decode and no encode. A daemon error comes back as *Error.
+func (c *Client) Raw(ctx context.Context, method, path string) ([]byte, error) {
+	rd, err := c.send(ctx, method, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		if isCutShort(err) {
+			return nil, c.stoppedError(method+" "+path, err)
+		}
+		return nil, fmt.Errorf("read answer to %s %s: %w", method, path, err)
+	}
+	return b, nil
+}
+
 // Stream sends a request and returns the body of a successful answer for
 // the caller to read as it arrives (events --follow).
 func (c *Client) Stream(ctx context.Context, method, path string) (io.ReadCloser, error) {
