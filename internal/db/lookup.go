@@ -2,6 +2,7 @@ package db
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,4 +92,36 @@ func (d *DB) LeasePage(after uint64, limit int) ([]Lease, error) {
 		return nil
 	})
 	return page, err
+}
+
+// LeaseRecordPage calls each with the stored record of up to limit leases
+// whose ids are above after, in id order, in one read transaction, and
+// returns the last id it saw (after when none). raw is the record as
+// stored, valid only during the call: for a caller that keeps what it
+// made of a record until the record changes (DecodeLease reads it).
+func (d *DB) LeaseRecordPage(after uint64, limit int, each func(id uint64, raw []byte) error) (last uint64, err error) {
+	last = after
+	if after == math.MaxUint64 {
+		return last, nil
+	}
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLeases).Cursor()
+		n := 0
+		for k, v := c.Seek(u64(after + 1)); k != nil && n < limit; k, v = c.Next() {
+			last = binary.BigEndian.Uint64(k)
+			if err := each(last, v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return last, err
+}
+
+// DecodeLease reads a record that LeaseRecordPage handed out.
+func DecodeLease(id uint64, raw []byte) (Lease, error) {
+	var l Lease
+	err := decodeLease(u64(id), raw, &l)
+	return l, err
 }

@@ -128,40 +128,30 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, leaseJSON(l))
 }
 
+// listLeases answers `bmsched leases`: one machine's leases, or every
+// lease streamed a page at a time, then the requests waiting for capacity
+// when asked.
 func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
-	spec := r.URL.Query().Get("m")
 	var only *db.Machine
-	var page []db.Lease
-	var err error
-	if spec != "" {
+	var out *arrayStream
+	if spec := r.URL.Query().Get("m"); spec != "" {
 		m, err := s.resolve(spec)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		only = &m
-		page, err = s.db.MachineLeases(m.Volume, m.Name)
+		ls, err := s.db.MachineLeases(m.Volume, m.Name)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-	} else if page, err = s.db.LeasePage(0, streamPage); err != nil {
-		// Read before the answer starts, so that a failure is answered
-		// as one.
-		writeErr(w, err)
-		return
-	}
-	out := startArray(w, "leases")
-	for len(page) > 0 {
-		for _, l := range page {
+		out = startArray(w, "leases")
+		for _, l := range ls {
 			out.add(leaseJSON(l))
 		}
-		if only != nil || len(page) < streamPage {
-			break
-		}
-		if page, err = s.db.LeasePage(page[len(page)-1].ID, streamPage); err != nil {
-			abortStream("leases", err, s.log)
-		}
+	} else if out = s.streamAllLeases(w); out == nil {
+		return
 	}
 	var waiting []api.Waiting
 	if r.URL.Query().Get("waiting") != "" {
@@ -174,6 +164,48 @@ func (s *Server) listLeases(w http.ResponseWriter, r *http.Request) {
 	}
 	out.field("waiting", waiting, len(waiting) == 0)
 	_ = out.end()
+}
+
+// streamAllLeases starts the answer and writes every lease's entry, a
+// page a read transaction, so that a slow client holds none open. The
+// first page is read before the answer starts, so that a failure there is
+// answered as one (nil is returned then).
+func (s *Server) streamAllLeases(w http.ResponseWriter) *arrayStream {
+	seen := map[uint64]bool{}
+	page, last, err := s.leaseEntries(0, seen)
+	if err != nil {
+		writeErr(w, err)
+		return nil
+	}
+	out := startArray(w, "leases")
+	for len(page) > 0 {
+		for _, e := range page {
+			out.addRaw(e)
+		}
+		if len(page) < streamPage {
+			break
+		}
+		if page, last, err = s.leaseEntries(last, seen); err != nil {
+			abortStream("leases", err, s.log)
+		}
+	}
+	s.renders.keepOnly(seen)
+	return out
+}
+
+// leaseEntries are the answer's entries of the next page of leases
+// after id after.
+func (s *Server) leaseEntries(after uint64, seen map[uint64]bool) (entries [][]byte, last uint64, err error) {
+	last, err = s.db.LeaseRecordPage(after, streamPage, func(id uint64, raw []byte) error {
+		e, err := s.renders.render(id, raw)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		seen[id] = true
+		return nil
+	})
+	return entries, last, err
 }
 
 // caller is who sent r, for the scheduler's permission checks.

@@ -96,6 +96,7 @@ type Server struct {
 	metricsAddr string
 	volumes     volumeChanges // volumes whose filesystem changed (volumes.go)
 	followers   followers     // ends the event streams at shutdown
+	renders     leaseRenders  // the leases answer's entries, kept until their record changes
 }
 
 // httpServer answers clients within the bounds on slow and idle ones.

@@ -32,6 +32,11 @@ func (s *arrayStream) add(v any) {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
+	s.addRaw(buf)
+}
+
+// addRaw writes one element already encoded as add would encode it.
+func (s *arrayStream) addRaw(buf []byte) {
 	if s.n > 0 {
 		s.raw(",")
 	}
