@@ -87,15 +87,7 @@ func (d *farmDaemon) stop(b *testing.B) {
 // get decodes the answer to GET path into v.
 func (d *farmDaemon) get(path string, v any) error {
 	resp, err := d.http.Get("http://bmsched" + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return decodeAnswer("GET "+path, resp, err, v)
 }
 
 // post sends v as JSON to path and decodes the answer into out.
@@ -105,18 +97,24 @@ func (d *farmDaemon) post(path string, v, out any) error {
 		return err
 	}
 	resp, err := d.http.Post("http://bmsched"+path, "application/json", bytes.NewReader(body))
+	return decodeAnswer("POST "+path, resp, err, out)
+}
+
+// decodeAnswer decodes a successful answer into v (unless nil), and
+// turns any other into an error naming the request.
+func decodeAnswer(req string, resp *http.Response, err error, v any) error {
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, msg)
+		return fmt.Errorf("%s: %s: %s", req, resp.Status, msg)
 	}
-	if out == nil {
+	if v == nil {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // cli runs the bmsched client against the daemon and returns its output.

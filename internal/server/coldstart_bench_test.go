@@ -85,6 +85,19 @@ func benchColdStart(b *testing.B, base string) {
 // the stop is not timed.
 func startAndStop(b *testing.B, cfg server.Config) {
 	b.Helper()
+	stop := runDaemon(b, cfg)
+	b.StopTimer()
+	if err := stop(); err != nil {
+		b.Fatalf("daemon: %v", err)
+	}
+	b.StartTimer()
+}
+
+// runDaemon starts the daemon in-process on cfg and waits, up to 5
+// minutes, for its socket to open; stop ends it and returns what Run
+// returned.
+func runDaemon(b *testing.B, cfg server.Config) (stop func() error) {
+	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan struct{})
@@ -98,12 +111,10 @@ func startAndStop(b *testing.B, cfg server.Config) {
 		cancel()
 		b.Fatal("daemon did not start within 5 minutes")
 	}
-	b.StopTimer()
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatalf("daemon: %v", err)
+	return func() error {
+		cancel()
+		return <-done
 	}
-	b.StartTimer()
 }
 
 // layoutFarm lays out n active machines over two volumes, each with two

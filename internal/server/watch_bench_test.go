@@ -169,19 +169,9 @@ func benchDaemon(b *testing.B, root string) *api.Client {
 		Socket:   filepath.Join(sockDir, "s"),
 		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() { done <- server.Run(ctx, cfg, ready) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		b.Fatalf("daemon did not start: %v", err)
-	}
+	stop := runDaemon(b, cfg)
 	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			b.Errorf("daemon: %v", err)
 		}
 	})
